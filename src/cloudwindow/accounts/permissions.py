@@ -1,0 +1,74 @@
+"""The role/permission matrix, in one place (ARCHITECTURE §5, house rule 6).
+
+Every API operation declares exactly one permission (see ``accounts.deps.require``); the
+matrix below says which roles hold it. ``tests/integration/test_permissions.py`` walks
+every operation in the OpenAPI schema against this matrix.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMINISTRATOR = "administrator"  # 系统管理员
+    SUPERVISOR = "supervisor"  # 值班主管
+    AGENT = "agent"  # 坐席人员
+    APPROVER = "approver"  # 审批人员
+    AUDITOR = "auditor"  # 审计人员
+
+
+class Permission(StrEnum):
+    CATALOG_READ = "catalog.read"
+    CATALOG_WRITE = "catalog.write"
+    FLEET_READ = "fleet.read"
+    FLEET_WRITE = "fleet.write"
+    USERS_READ = "users.read"
+    USERS_WRITE = "users.write"
+    AUDIT_READ = "audit.read"
+    SELF = "self"  # any signed-in user: own profile, logout
+    DEVICE = "device"  # a kiosk acting with its device credential
+
+
+# Permissions held by a kiosk authenticated with its device credential.
+DEVICE_PERMISSIONS: frozenset[Permission] = frozenset({Permission.DEVICE, Permission.CATALOG_READ})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMINISTRATOR: frozenset(
+        {
+            Permission.SELF,
+            Permission.CATALOG_READ,
+            Permission.CATALOG_WRITE,
+            Permission.FLEET_READ,
+            Permission.FLEET_WRITE,
+            Permission.USERS_READ,
+            Permission.USERS_WRITE,
+            Permission.AUDIT_READ,
+        }
+    ),
+    Role.SUPERVISOR: frozenset(
+        {Permission.SELF, Permission.CATALOG_READ, Permission.FLEET_READ, Permission.USERS_READ}
+    ),
+    Role.AGENT: frozenset({Permission.SELF, Permission.CATALOG_READ}),
+    Role.APPROVER: frozenset({Permission.SELF, Permission.CATALOG_READ}),
+    Role.AUDITOR: frozenset(
+        {
+            Permission.SELF,
+            Permission.CATALOG_READ,
+            Permission.FLEET_READ,
+            Permission.USERS_READ,
+            Permission.AUDIT_READ,
+        }
+    ),
+}
+
+
+def permissions_for(roles: list[str]) -> frozenset[Permission]:
+    """Union of the permissions of the given role names (unknown names grant nothing)."""
+    out: set[Permission] = set()
+    for name in roles:
+        try:
+            out |= ROLE_PERMISSIONS[Role(name)]
+        except ValueError:
+            continue
+    return frozenset(out)

@@ -1,0 +1,166 @@
+"""``create_app(settings)``: the one place that wires everything (ARCHITECTURE §3)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from cloudwindow import __version__
+from cloudwindow.accounts.api import router as accounts_router
+from cloudwindow.accounts.deps import require
+from cloudwindow.audit.api import router as audit_router
+from cloudwindow.bus import EventBus, make_bus
+from cloudwindow.catalog.api import router as catalog_router
+from cloudwindow.config import Settings
+from cloudwindow.db import Database
+from cloudwindow.errors import error_body, install_error_handlers
+from cloudwindow.fleet.api import router as fleet_router
+from cloudwindow.logs import configure_logging, get_logger
+from cloudwindow.services import Services
+from cloudwindow.storage import FileStore
+
+log = get_logger(__name__)
+PACKAGE_STATIC = Path(__file__).parent / "static"
+
+
+def route_permission(route: APIRoute) -> str | None:
+    """The permission a route's ``require(...)`` dependency demands, or None if public."""
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        if isinstance(dep.call, require):
+            return dep.call.permission.value
+        stack.extend(dep.dependencies)
+    return None
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """OpenAPI with each operation's permission as ``x-permission`` (public: absent)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        perm = route_permission(route)
+        for method in route.methods or ():
+            op = schema["paths"].get(route.path_format, {}).get(method.lower())
+            if op is None:
+                continue
+            if perm:
+                op["x-permission"] = perm
+                op.setdefault("responses", {})
+                op["responses"].setdefault("401", {"description": "Not signed in"})
+                op["responses"].setdefault("403", {"description": "Not permitted"})
+            op["responses"].setdefault("422", {"description": "Invalid request"})
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    bus: EventBus | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    settings = settings or Settings()
+    if configure_logs:
+        configure_logging(settings.log_level, settings.log_json)
+    services = Services(
+        settings=settings,
+        db=Database(settings.database_url),
+        bus=bus or make_bus(settings.redis_url),
+        files=FileStore(settings.data_dir),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        services.files.ensure()
+        await services.bus.start()
+        log.info(
+            "started",
+            node=settings.node_name,
+            database=services.db.engine.url.drivername,
+            bus=type(services.bus).__name__,
+        )
+        try:
+            yield
+        finally:
+            await services.bus.stop()
+            await services.db.dispose()
+
+    app = FastAPI(
+        title="CloudWindow 云窗口",
+        version=__version__,
+        description="Remote government service cloud windows: catalogue, fleet, accounts.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for router in (accounts_router, catalog_router, fleet_router, audit_router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"], operation_id="healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "node": settings.node_name}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        operation_id="readyz",
+        responses={503: {"description": "A dependency is down"}},
+    )
+    async def readyz() -> JSONResponse:
+        """Readiness: database, event bus and file store all answer."""
+        checks: dict[str, str] = {}
+        for name, probe in (("database", services.db.ping), ("bus", services.bus.ping)):
+            try:
+                await probe()
+                checks[name] = "ok"
+            except Exception as exc:  # report, don't crash: that is the point of readyz
+                checks[name] = f"error: {type(exc).__name__}"
+        try:
+            services.files.check_writable()
+            checks["files"] = "ok"
+        except OSError as exc:
+            checks["files"] = f"error: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        if ok:
+            return JSONResponse({"status": "ok", "checks": checks})
+        body = error_body("not-ready", "服务未就绪", "Service not ready", {"checks": checks})
+        return JSONResponse(body, status_code=503)
+
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+
+    @app.get("/console", include_in_schema=False)
+    async def console_redirect() -> RedirectResponse:
+        return RedirectResponse("/console/")
+
+    static = settings.static_dir or PACKAGE_STATIC
+    if (static / "console").is_dir():
+        app.mount("/", StaticFiles(directory=static, html=True), name="web")
+    else:
+
+        @app.get("/", include_in_schema=False)
+        async def no_web() -> JSONResponse:
+            return JSONResponse(
+                error_body(
+                    "web-not-built",
+                    "前端尚未构建，请运行 make web",
+                    "The web front end is not built; run `make web`",
+                ),
+                status_code=503,
+            )
+
+    return app

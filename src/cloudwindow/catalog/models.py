@@ -1,0 +1,77 @@
+"""Tables of the service catalogue: regions, departments, skill groups, service items."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cloudwindow.db import Base, UTCDateTime, utcnow
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Region(Timestamps, Base):
+    """区划: a city (市), district (区), town or street (镇街) or community/village (村居)."""
+
+    __tablename__ = "regions"
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    parent_code: Mapped[str | None] = mapped_column(
+        ForeignKey("regions.code"), index=True, nullable=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Department(Timestamps, Base):
+    """实施主体 / 办理部门: the department that handles service items."""
+
+    __tablename__ = "departments"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    short_name: Mapped[str] = mapped_column(String(50), default="")
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SkillGroup(Timestamps, Base):
+    """技能组: the agents' competence a service item needs; routing matches on it."""
+
+    __tablename__ = "skill_groups"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ServiceItem(Timestamps, Base):
+    """政务服务事项: one item of the service catalogue, keyed by its item code."""
+
+    __tablename__ = "service_items"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    category: Mapped[str] = mapped_column(String(40), default="", index=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    audience: Mapped[list[str]] = mapped_column(JSON, default=list)
+    materials: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    legal_days: Mapped[int] = mapped_column(Integer)
+    promised_days: Mapped[int] = mapped_column(Integer)
+    fee: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
+    skill_group_code: Mapped[str] = mapped_column(ForeignKey("skill_groups.code"), index=True)
+    cloud_capable: Mapped[bool] = mapped_column(Boolean, default=True)
+    cloud_enabled: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # Lower-case haystack of code, name, pinyin and pinyin initials of the name and its
+    # keywords, so one LIKE finds "sbk" → 社保卡 on SQLite and PostgreSQL alike.
+    search_key: Mapped[str] = mapped_column(Text, default="")
