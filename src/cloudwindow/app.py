@@ -42,6 +42,15 @@ def route_permission(route: APIRoute) -> str | None:
     return None
 
 
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route, whether on the app or in an included router (FastAPI ≥ 0.16x
+    keeps included routers as lazy entries in ``app.routes``)."""
+    routes = [r for r in app.routes if isinstance(r, APIRoute)]
+    for router in app.state.routers:
+        routes.extend(r for r in router.routes if isinstance(r, APIRoute))
+    return routes
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """OpenAPI with each operation's permission as ``x-permission`` (public: absent)."""
     if app.openapi_schema:
@@ -49,9 +58,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
-            continue
+    for route in api_routes(app):
         perm = route_permission(route)
         for method in route.methods or ():
             op = schema["paths"].get(route.path_format, {}).get(method.lower())
@@ -107,7 +114,8 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
-    for router in (accounts_router, catalog_router, fleet_router, audit_router):
+    app.state.routers = (accounts_router, catalog_router, fleet_router, audit_router)
+    for router in app.state.routers:
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"], operation_id="healthz")

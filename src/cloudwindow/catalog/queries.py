@@ -99,7 +99,7 @@ async def items_out(session: AsyncSession, items: list[ServiceItem]) -> list[Ser
         rows = await session.execute(
             select(Department.code, Department.name).where(Department.code.in_(codes))
         )
-        names = {code: name for code, name in rows.tuples()}
+        names = {code: name for code, name in rows}
     out = []
     for item in items:
         view = ServiceItemOut.model_validate(item)

@@ -65,7 +65,7 @@ async def _site_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = await session.execute(select(Site.id, Site.name).where(Site.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {site_id: name for site_id, name in rows}
 
 
 async def terminals_out(session: AsyncSession, rows: list[Terminal]) -> list[TerminalOut]:
