@@ -91,8 +91,9 @@ def prepare_database(url: str, tmp: Path, sample: bool = True, full: bool = Fals
 
     async def go() -> None:
         settings = Settings(database_url=url, data_dir=tmp / "data")
-        services = Services(settings=settings, db=Database(url), bus=MemoryBus(),
-                            files=FileStore(settings.data_dir))
+        services = Services(
+            settings=settings, db=Database(url), bus=MemoryBus(), files=FileStore(settings.data_dir)
+        )
         try:
             await load_sample(services, full_catalog=full)
         finally:
@@ -134,8 +135,14 @@ class LiveServer:
 def start_server(settings: Settings) -> LiveServer:
     port = free_port()
     app = create_app(settings, configure_logs=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            ws_per_message_deflate=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws_per_message_deflate=False,
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -144,13 +151,19 @@ def start_server(settings: Settings) -> LiveServer:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("test server did not start")
         time.sleep(0.05)
-    return LiveServer(url=f"http://127.0.0.1:{port}", settings=settings, server=server,
-                      thread=thread)
+    return LiveServer(
+        url=f"http://127.0.0.1:{port}", settings=settings, server=server, thread=thread
+    )
 
 
 def settings_for(url: str, tmp: Path, **kw: Any) -> Settings:
-    return Settings(database_url=url, data_dir=tmp / "data", log_level="WARNING",
-                    static_dir=STATIC if (STATIC / "console").is_dir() else None, **kw)
+    return Settings(
+        database_url=url,
+        data_dir=tmp / "data",
+        log_level="WARNING",
+        static_dir=STATIC if (STATIC / "console").is_dir() else None,
+        **kw,
+    )
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

@@ -58,8 +58,15 @@ def test_login_is_throttled_after_repeated_failures(live: LiveServer) -> None:
     # A user of its own, so the lock-out touches nobody else.
     name = unique("thr").lower()
     with live.as_user("admin") as admin:
-        r = admin.post("/api/users", json={"username": name, "display_name": "限流测试",
-                                           "password": "Correct#123", "roles": ["agent"]})
+        r = admin.post(
+            "/api/users",
+            json={
+                "username": name,
+                "display_name": "限流测试",
+                "password": "Correct#123",
+                "roles": ["agent"],
+            },
+        )
         assert r.status_code == 201, r.text
     with live.client() as c:
         for _ in range(live.settings.login_max_failures):
@@ -75,9 +82,15 @@ def test_login_is_throttled_after_repeated_failures(live: LiveServer) -> None:
 def test_deactivated_user_cannot_sign_in_and_loses_sessions(live: LiveServer) -> None:
     name = unique("off").lower()
     with live.as_user("admin") as admin:
-        uid = admin.post("/api/users", json={"username": name, "display_name": "停用测试",
-                                             "password": "Correct#123",
-                                             "roles": ["auditor"]}).json()["id"]
+        uid = admin.post(
+            "/api/users",
+            json={
+                "username": name,
+                "display_name": "停用测试",
+                "password": "Correct#123",
+                "roles": ["auditor"],
+            },
+        ).json()["id"]
         token = live.login(name, "Correct#123")
         with live.client(token) as user:
             assert user.get("/api/auth/me").status_code == 200

@@ -40,17 +40,30 @@ def _admin(live: LiveServer) -> httpx.Client:
 def _new_terminal(live: LiveServer) -> int:
     with _admin(live) as a:
         site = a.get("/api/sites", params={"type": "mall"}).json()["items"][0]["id"]
-        r = a.post("/api/terminals", json={"serial_number": unique("PT-"), "name": "权限测试机",
-                                           "model": "basic", "site_id": site})
+        r = a.post(
+            "/api/terminals",
+            json={
+                "serial_number": unique("PT-"),
+                "name": "权限测试机",
+                "model": "basic",
+                "site_id": site,
+            },
+        )
         assert r.status_code == 201, r.text
         return int(r.json()["id"])
 
 
 def _new_user(live: LiveServer) -> int:
     with _admin(live) as a:
-        r = a.post("/api/users", json={"username": unique("perm").lower(),
-                                       "display_name": "权限测试", "password": "Perm#12345",
-                                       "roles": ["agent"]})
+        r = a.post(
+            "/api/users",
+            json={
+                "username": unique("perm").lower(),
+                "display_name": "权限测试",
+                "password": "Perm#12345",
+                "roles": ["agent"],
+            },
+        )
         assert r.status_code == 201, r.text
         return int(r.json()["id"])
 
@@ -68,88 +81,168 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("post", "/api/auth/logout"): lambda lv: ("/api/auth/logout", None),
     ("get", "/api/auth/me"): lambda lv: ("/api/auth/me", None),
     ("get", "/api/users"): lambda lv: ("/api/users", None),
-    ("post", "/api/users"): lambda lv: ("/api/users", {
-        "username": unique("u").lower(), "display_name": "新用户", "password": "Passw0rd!x",
-        "roles": ["auditor"]}),
+    ("post", "/api/users"): lambda lv: (
+        "/api/users",
+        {
+            "username": unique("u").lower(),
+            "display_name": "新用户",
+            "password": "Passw0rd!x",
+            "roles": ["auditor"],
+        },
+    ),
     ("get", "/api/users/{user_id}"): lambda lv: ("/api/users/1", None),
-    ("patch", "/api/users/{user_id}"): lambda lv: (f"/api/users/{_new_user(lv)}",
-                                                   {"display_name": "改名"}),
+    ("patch", "/api/users/{user_id}"): lambda lv: (
+        f"/api/users/{_new_user(lv)}",
+        {"display_name": "改名"},
+    ),
     ("post", "/api/users/{user_id}/password"): lambda lv: (
-        f"/api/users/{_new_user(lv)}/password", {"password": "NewPass#2026"}),
+        f"/api/users/{_new_user(lv)}/password",
+        {"password": "NewPass#2026"},
+    ),
     ("post", "/api/users/{user_id}/deactivate"): lambda lv: (
-        f"/api/users/{_new_user(lv)}/deactivate", None),
+        f"/api/users/{_new_user(lv)}/deactivate",
+        None,
+    ),
     ("post", "/api/users/{user_id}/activate"): lambda lv: (
-        f"/api/users/{_new_user(lv)}/activate", None),
+        f"/api/users/{_new_user(lv)}/activate",
+        None,
+    ),
     ("get", "/api/regions"): lambda lv: ("/api/regions", None),
-    ("post", "/api/regions"): lambda lv: ("/api/regions", {
-        "code": f"440118001{next(_VILLAGE_NUMBERS)}",
-        "name": "测试社区", "level": "village", "parent_code": "440118001000"}),
+    ("post", "/api/regions"): lambda lv: (
+        "/api/regions",
+        {
+            "code": f"440118001{next(_VILLAGE_NUMBERS)}",
+            "name": "测试社区",
+            "level": "village",
+            "parent_code": "440118001000",
+        },
+    ),
     ("get", "/api/regions/{code}"): lambda lv: ("/api/regions/440118000000", None),
-    ("patch", "/api/regions/{code}"): lambda lv: ("/api/regions/440118000000",
-                                                  {"name": "增城区"}),
+    ("patch", "/api/regions/{code}"): lambda lv: ("/api/regions/440118000000", {"name": "增城区"}),
     ("post", "/api/regions/{code}/deactivate"): lambda lv: (
-        "/api/regions/440118001001/deactivate", None),
+        "/api/regions/440118001001/deactivate",
+        None,
+    ),
     ("post", "/api/regions/{code}/activate"): lambda lv: (
-        "/api/regions/440118001001/activate", None),
+        "/api/regions/440118001001/activate",
+        None,
+    ),
     ("get", "/api/departments"): lambda lv: ("/api/departments", None),
-    ("post", "/api/departments"): lambda lv: ("/api/departments", {
-        "code": unique("D-"), "name": "测试部门", "region_code": "440118000000"}),
+    ("post", "/api/departments"): lambda lv: (
+        "/api/departments",
+        {"code": unique("D-"), "name": "测试部门", "region_code": "440118000000"},
+    ),
     ("get", "/api/departments/{code}"): lambda lv: ("/api/departments/ZC-SBJ", None),
-    ("patch", "/api/departments/{code}"): lambda lv: ("/api/departments/ZC-SBJ",
-                                                      {"short_name": "区社保局"}),
+    ("patch", "/api/departments/{code}"): lambda lv: (
+        "/api/departments/ZC-SBJ",
+        {"short_name": "区社保局"},
+    ),
     ("post", "/api/departments/{code}/deactivate"): lambda lv: (
-        "/api/departments/ZC-FG/deactivate", None),
+        "/api/departments/ZC-FG/deactivate",
+        None,
+    ),
     ("post", "/api/departments/{code}/activate"): lambda lv: (
-        "/api/departments/ZC-FG/activate", None),
+        "/api/departments/ZC-FG/activate",
+        None,
+    ),
     ("get", "/api/skill-groups"): lambda lv: ("/api/skill-groups", None),
-    ("post", "/api/skill-groups"): lambda lv: ("/api/skill-groups", {
-        "code": unique("g-").lower(), "name": "测试技能组"}),
+    ("post", "/api/skill-groups"): lambda lv: (
+        "/api/skill-groups",
+        {"code": unique("g-").lower(), "name": "测试技能组"},
+    ),
     ("get", "/api/skill-groups/{code}"): lambda lv: ("/api/skill-groups/general", None),
-    ("patch", "/api/skill-groups/{code}"): lambda lv: ("/api/skill-groups/general",
-                                                       {"name_en": "General enquiries"}),
+    ("patch", "/api/skill-groups/{code}"): lambda lv: (
+        "/api/skill-groups/general",
+        {"name_en": "General enquiries"},
+    ),
     ("post", "/api/skill-groups/{code}/deactivate"): lambda lv: (
-        "/api/skill-groups/agriculture/deactivate", None),
+        "/api/skill-groups/agriculture/deactivate",
+        None,
+    ),
     ("post", "/api/skill-groups/{code}/activate"): lambda lv: (
-        "/api/skill-groups/agriculture/activate", None),
+        "/api/skill-groups/agriculture/activate",
+        None,
+    ),
     ("get", "/api/service-items"): lambda lv: ("/api/service-items", None),
-    ("post", "/api/service-items"): lambda lv: ("/api/service-items", {
-        "code": unique("T-"), "name": "权限测试事项", "department_code": "ZC-SBJ",
-        "level": "district", "type": "public_service", "audience": ["individual"],
-        "legal_days": 5, "promised_days": 1, "skill_group_code": "social-security"}),
+    ("post", "/api/service-items"): lambda lv: (
+        "/api/service-items",
+        {
+            "code": unique("T-"),
+            "name": "权限测试事项",
+            "department_code": "ZC-SBJ",
+            "level": "district",
+            "type": "public_service",
+            "audience": ["individual"],
+            "legal_days": 5,
+            "promised_days": 1,
+            "skill_group_code": "social-security",
+        },
+    ),
     ("get", "/api/service-items/export"): lambda lv: ("/api/service-items/export", None),
     ("post", "/api/service-items/import"): lambda lv: ("/api/service-items/import", "FILE"),
     ("get", "/api/service-items/{code}"): lambda lv: ("/api/service-items/440118-GG-0001", None),
-    ("patch", "/api/service-items/{code}"): lambda lv: ("/api/service-items/440118-GG-0001",
-                                                        {"category": "社保医保"}),
+    ("patch", "/api/service-items/{code}"): lambda lv: (
+        "/api/service-items/440118-GG-0001",
+        {"category": "社保医保"},
+    ),
     ("post", "/api/service-items/{code}/deactivate"): lambda lv: (
-        "/api/service-items/440118-GG-0002/deactivate", None),
+        "/api/service-items/440118-GG-0002/deactivate",
+        None,
+    ),
     ("post", "/api/service-items/{code}/activate"): lambda lv: (
-        "/api/service-items/440118-GG-0002/activate", None),
+        "/api/service-items/440118-GG-0002/activate",
+        None,
+    ),
     ("get", "/api/sites"): lambda lv: ("/api/sites", None),
-    ("post", "/api/sites"): lambda lv: ("/api/sites", {
-        "code": unique("S-"), "name": "测试点位", "type": "village",
-        "region_code": "440118001001", "uplink_kbps": 4000, "downlink_kbps": 20000}),
+    ("post", "/api/sites"): lambda lv: (
+        "/api/sites",
+        {
+            "code": unique("S-"),
+            "name": "测试点位",
+            "type": "village",
+            "region_code": "440118001001",
+            "uplink_kbps": 4000,
+            "downlink_kbps": 20000,
+        },
+    ),
     ("get", "/api/sites/{site_id}"): lambda lv: ("/api/sites/1", None),
     ("patch", "/api/sites/{site_id}"): lambda lv: ("/api/sites/1", {"uplink_kbps": 60000}),
     ("post", "/api/sites/{site_id}/deactivate"): lambda lv: ("/api/sites/3/deactivate", None),
     ("post", "/api/sites/{site_id}/activate"): lambda lv: ("/api/sites/3/activate", None),
     ("get", "/api/terminals"): lambda lv: ("/api/terminals", None),
-    ("post", "/api/terminals"): lambda lv: ("/api/terminals", {
-        "serial_number": unique("TT-"), "name": "新终端", "model": "extended", "site_id": 1,
-        "peripherals": ["id_card_reader"]}),
+    ("post", "/api/terminals"): lambda lv: (
+        "/api/terminals",
+        {
+            "serial_number": unique("TT-"),
+            "name": "新终端",
+            "model": "extended",
+            "site_id": 1,
+            "peripherals": ["id_card_reader"],
+        },
+    ),
     ("get", "/api/terminals/{terminal_id}"): lambda lv: ("/api/terminals/1", None),
     ("patch", "/api/terminals/{terminal_id}"): lambda lv: (
-        f"/api/terminals/{_new_terminal(lv)}", {"status": "maintenance"}),
+        f"/api/terminals/{_new_terminal(lv)}",
+        {"status": "maintenance"},
+    ),
     ("post", "/api/terminals/{terminal_id}/deactivate"): lambda lv: (
-        f"/api/terminals/{_new_terminal(lv)}/deactivate", None),
+        f"/api/terminals/{_new_terminal(lv)}/deactivate",
+        None,
+    ),
     ("post", "/api/terminals/{terminal_id}/activate"): lambda lv: (
-        f"/api/terminals/{_new_terminal(lv)}/activate", None),
+        f"/api/terminals/{_new_terminal(lv)}/activate",
+        None,
+    ),
     ("post", "/api/terminals/{terminal_id}/enrollment-code"): lambda lv: (
-        f"/api/terminals/{_new_terminal(lv)}/enrollment-code", None),
+        f"/api/terminals/{_new_terminal(lv)}/enrollment-code",
+        None,
+    ),
     ("get", "/api/devices/me"): lambda lv: ("/api/devices/me", None),
     ("get", "/api/seats"): lambda lv: ("/api/seats", None),
-    ("post", "/api/seats"): lambda lv: ("/api/seats", {
-        "code": unique("SEAT-"), "name": "测试坐席", "site_id": _office(lv)}),
+    ("post", "/api/seats"): lambda lv: (
+        "/api/seats",
+        {"code": unique("SEAT-"), "name": "测试坐席", "site_id": _office(lv)},
+    ),
     ("get", "/api/seats/{seat_id}"): lambda lv: ("/api/seats/1", None),
     ("patch", "/api/seats/{seat_id}"): lambda lv: ("/api/seats/1", {"equipment": ["pc"]}),
     ("post", "/api/seats/{seat_id}/deactivate"): lambda lv: ("/api/seats/6/deactivate", None),
@@ -167,14 +260,21 @@ def _office(live: LiveServer) -> int:
 def _operations(live: LiveServer) -> list[tuple[str, str, str]]:
     with live.client() as c:
         schema = c.get("/openapi.json").json()
-    return [(m, p, op["x-permission"]) for p, ops in schema["paths"].items()
-            for m, op in ops.items() if p.startswith("/api/") and "x-permission" in op]
+    return [
+        (m, p, op["x-permission"])
+        for p, ops in schema["paths"].items()
+        for m, op in ops.items()
+        if p.startswith("/api/") and "x-permission" in op
+    ]
 
 
 def _send(client: httpx.Client, method: str, path: str, body: Any) -> httpx.Response:
     if body == "FILE":
-        return client.post(path, params={"dry_run": "true"},
-                           files={"file": ("catalog.csv", _catalog_csv(), "text/csv")})
+        return client.post(
+            path,
+            params={"dry_run": "true"},
+            files={"file": ("catalog.csv", _catalog_csv(), "text/csv")},
+        )
     return client.request(method.upper(), path, json=body)
 
 
@@ -212,8 +312,13 @@ def test_every_operation_is_in_the_matrix_table(live: LiveServer) -> None:
 def test_no_credentials_is_401_everywhere(live: LiveServer) -> None:
     with live.client() as anon:
         for method, path, _ in _operations(live):
-            concrete = path.replace("{user_id}", "1").replace("{code}", "X").replace(
-                "{site_id}", "1").replace("{terminal_id}", "1").replace("{seat_id}", "1")
+            concrete = (
+                path.replace("{user_id}", "1")
+                .replace("{code}", "X")
+                .replace("{site_id}", "1")
+                .replace("{terminal_id}", "1")
+                .replace("{seat_id}", "1")
+            )
             r = anon.request(method.upper(), concrete, json={})
             assert r.status_code == 401, (method, path, r.status_code)
             assert r.json()["error_id"] == "not-authenticated"

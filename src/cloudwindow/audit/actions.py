@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.encoders import jsonable_encoder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.principal import Principal
@@ -26,7 +27,8 @@ def record(
             action=action,
             entity_type=entity_type,
             entity_id=str(entity_id),
-            details=details or {},
+            # Diffs may hold Decimals, datetimes, enums: store their JSON forms.
+            details=jsonable_encoder(details or {}),
             client_ip=actor.client_ip if actor else "",
         )
     )
