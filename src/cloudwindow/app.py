@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
@@ -21,7 +21,7 @@ from cloudwindow.bus import EventBus, make_bus
 from cloudwindow.catalog.api import router as catalog_router
 from cloudwindow.config import Settings
 from cloudwindow.db import Database
-from cloudwindow.errors import error_body, install_error_handlers
+from cloudwindow.errors import RuleViolation, error_body, install_error_handlers
 from cloudwindow.fleet.api import router as fleet_router
 from cloudwindow.logs import configure_logging, get_logger
 from cloudwindow.services import Services
@@ -74,6 +74,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+async def reject_nul_in_url(request: Request) -> None:
+    """NUL in a path or query value: refuse it cleanly (PostgreSQL can't store it)."""
+    raw = request.scope.get("query_string", b"").lower()
+    if b"%00" in raw or "\x00" in request.scope.get("path", ""):
+        raise RuleViolation(
+            "validation-failed", "请求参数含有非法字符", "The request contains a NUL character"
+        )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -111,6 +120,7 @@ def create_app(
         version=__version__,
         description="Remote government service cloud windows: catalogue, fleet, accounts.",
         lifespan=lifespan,
+        dependencies=[Depends(reject_nul_in_url)],
     )
     app.state.services = services
     install_error_handlers(app)

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from cloudwindow.accounts.permissions import Role
+from cloudwindow.schemas import InputModel
 
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_.-]{2,39}$")
@@ -19,12 +20,12 @@ SkillCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$
 DepartmentCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z][0-9A-Z-]{1,19}$")]
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(InputModel):
     username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
-class SkillIn(BaseModel):
+class SkillIn(InputModel):
     skill_group_code: SkillCode
     proficiency: int = Field(ge=1, le=5)
 
@@ -59,10 +60,10 @@ def _unique(values: list[str], what: str) -> list[str]:
     return values
 
 
-class UserFields(BaseModel):
+class UserFields(InputModel):
     display_name: DisplayName
     roles: list[Role] = Field(min_length=1, max_length=5)
-    home_site_id: int | None = Field(default=None, ge=1)
+    home_site_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     languages: list[Language] = Field(default_factory=lambda: ["zh-CN"], max_length=10)
     skills: list[SkillIn] = Field(default_factory=list, max_length=50)
     department_code: DepartmentCode | None = None
@@ -85,10 +86,10 @@ class UserCreate(UserFields):
     password: Password
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(InputModel):
     display_name: DisplayName | None = None
     roles: list[Role] | None = Field(default=None, min_length=1, max_length=5)
-    home_site_id: int | None = Field(default=None, ge=1)
+    home_site_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     languages: list[Language] | None = Field(default=None, max_length=10)
     skills: list[SkillIn] | None = Field(default=None, max_length=50)
     department_code: DepartmentCode | None = None
@@ -101,5 +102,5 @@ class UserUpdate(BaseModel):
         return v
 
 
-class PasswordSet(BaseModel):
+class PasswordSet(InputModel):
     password: Password

@@ -13,6 +13,9 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from cloudwindow.logs import get_logger
+
+log = get_logger(__name__)
 Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
@@ -60,9 +63,24 @@ class RedisBus:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        pubsub = self._redis.pubsub()
-        await pubsub.psubscribe(f"{self.PREFIX}*")
-        self._task = asyncio.create_task(self._pump(pubsub))
+        # Subscribing happens in the background and is retried: a node whose Redis is
+        # down still starts, reports "not ready" on /readyz, and recovers by itself.
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                pubsub = self._redis.pubsub()
+                await pubsub.psubscribe(f"{self.PREFIX}*")
+                delay = 0.2
+                await self._pump(pubsub)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # connection lost or refused: back off and retry
+                log.warning("redis-bus-retry", error=type(exc).__name__, delay=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _pump(self, pubsub: Any) -> None:
         async for message in pubsub.listen():

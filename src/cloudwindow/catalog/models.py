@@ -36,7 +36,7 @@ class Department(Timestamps, Base):
     __tablename__ = "departments"
     code: Mapped[str] = mapped_column(String(20), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    short_name: Mapped[str] = mapped_column(String(50), default="")
+    short_name: Mapped[str] = mapped_column(String(100), default="")
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -59,7 +59,7 @@ class ServiceItem(Timestamps, Base):
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
-    category: Mapped[str] = mapped_column(String(40), default="", index=True)
+    category: Mapped[str] = mapped_column(String(100), default="", index=True)
     department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
     level: Mapped[str] = mapped_column(String(16), index=True)
     type: Mapped[str] = mapped_column(String(40), index=True)

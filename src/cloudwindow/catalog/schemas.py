@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from cloudwindow.catalog.enums import Audience, ItemType, MaterialForm, RegionLevel
+from cloudwindow.schemas import InputModel
 
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 DepartmentCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z][0-9A-Z-]{1,19}$")]
@@ -35,7 +36,7 @@ Fee = Annotated[Decimal, Field(ge=0, le=Decimal("99999999.99"), decimal_places=2
 
 
 # Regions -------------------------------------------------------------------------------
-class RegionFields(BaseModel):
+class RegionFields(InputModel):
     name: Name
     level: RegionLevel
     parent_code: RegionCode | None = None
@@ -45,7 +46,7 @@ class RegionCreate(RegionFields):
     code: RegionCode
 
 
-class RegionUpdate(BaseModel):
+class RegionUpdate(InputModel):
     name: Name | None = None
     parent_code: RegionCode | None = None
 
@@ -60,14 +61,14 @@ class RegionOut(BaseModel):
 
 
 # Departments ---------------------------------------------------------------------------
-class DepartmentCreate(BaseModel):
+class DepartmentCreate(InputModel):
     code: DepartmentCode
     name: Name
     short_name: ShortText = ""
     region_code: RegionCode
 
 
-class DepartmentUpdate(BaseModel):
+class DepartmentUpdate(InputModel):
     name: Name | None = None
     short_name: ShortText | None = None
     region_code: RegionCode | None = None
@@ -83,14 +84,14 @@ class DepartmentOut(BaseModel):
 
 
 # Skill groups --------------------------------------------------------------------------
-class SkillGroupCreate(BaseModel):
+class SkillGroupCreate(InputModel):
     code: SkillGroupCode
     name: Name
     name_en: ShortText = ""
     description: LongText = ""
 
 
-class SkillGroupUpdate(BaseModel):
+class SkillGroupUpdate(InputModel):
     name: Name | None = None
     name_en: ShortText | None = None
     description: LongText | None = None
@@ -106,7 +107,7 @@ class SkillGroupOut(BaseModel):
 
 
 # Service items -------------------------------------------------------------------------
-class Material(BaseModel):
+class Material(InputModel):
     """One required material (申请材料) of a service item."""
 
     name: Annotated[
@@ -123,7 +124,7 @@ class Material(BaseModel):
     ] = ""
 
 
-class ServiceItemFields(BaseModel):
+class ServiceItemFields(InputModel):
     name: ItemName
     keywords: list[Keyword] = Field(default_factory=list, max_length=20)
     category: ShortText = ""
@@ -165,7 +166,7 @@ class ServiceItemCreate(ServiceItemFields):
     code: ItemCode
 
 
-class ServiceItemUpdate(BaseModel):
+class ServiceItemUpdate(InputModel):
     name: ItemName | None = None
     keywords: list[Keyword] | None = Field(default=None, max_length=20)
     category: ShortText | None = None

@@ -8,6 +8,8 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from cloudwindow.schemas import InputModel
+
 SiteCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z][0-9A-Z-]{2,39}$")]
 Serial = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z][0-9A-Z-]{2,39}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -66,7 +68,7 @@ def _unique(values: list[T]) -> list[T]:
     return values
 
 
-class SiteFields(BaseModel):
+class SiteFields(InputModel):
     name: Name
     type: SiteType
     region_code: RegionCode
@@ -81,7 +83,7 @@ class SiteCreate(SiteFields):
     code: SiteCode
 
 
-class SiteUpdate(BaseModel):
+class SiteUpdate(InputModel):
     name: Name | None = None
     type: SiteType | None = None
     region_code: RegionCode | None = None
@@ -107,7 +109,7 @@ class SiteOut(BaseModel):
     active: bool
 
 
-class TerminalCreate(BaseModel):
+class TerminalCreate(InputModel):
     serial_number: Serial
     name: Name
     model: TerminalModel
@@ -120,7 +122,7 @@ class TerminalCreate(BaseModel):
         return _unique(v)
 
 
-class TerminalUpdate(BaseModel):
+class TerminalUpdate(InputModel):
     name: Name | None = None
     model: TerminalModel | None = None
     site_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
@@ -153,7 +155,7 @@ class EnrollmentCodeOut(BaseModel):
     expires_at: datetime
 
 
-class EnrollRequest(BaseModel):
+class EnrollRequest(InputModel):
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=20)]
 
 
@@ -163,7 +165,7 @@ class EnrollResponse(BaseModel):
     credential: str
 
 
-class SeatCreate(BaseModel):
+class SeatCreate(InputModel):
     code: SiteCode
     name: Name
     site_id: int = Field(ge=1, le=2_147_483_647)
@@ -175,7 +177,7 @@ class SeatCreate(BaseModel):
         return _unique(v)
 
 
-class SeatUpdate(BaseModel):
+class SeatUpdate(InputModel):
     name: Name | None = None
     site_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     equipment: list[SeatEquipment] | None = Field(default=None, max_length=6)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 02:52:44.988654
+Create Date: 2026-11-27 03:00:02.162390
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import cloudwindow.db
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -88,7 +89,7 @@ def upgrade() -> None:
         "departments",
         sa.Column("code", sa.String(length=20), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("short_name", sa.String(length=50), nullable=False),
+        sa.Column("short_name", sa.String(length=100), nullable=False),
         sa.Column("region_code", sa.String(length=12), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", cloudwindow.db.UTCDateTime(timezone=True), nullable=False),
@@ -150,7 +151,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=40), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("keywords", sa.JSON(), nullable=False),
-        sa.Column("category", sa.String(length=40), nullable=False),
+        sa.Column("category", sa.String(length=100), nullable=False),
         sa.Column("department_code", sa.String(length=20), nullable=False),
         sa.Column("level", sa.String(length=16), nullable=False),
         sa.Column("type", sa.String(length=40), nullable=False),
