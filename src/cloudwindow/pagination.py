@@ -6,7 +6,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
@@ -34,14 +34,24 @@ def page_params(
 async def fetch_page(
     session: AsyncSession, stmt: Select[Any], params: PageParams
 ) -> tuple[list[Any], int]:
-    """Rows of one page of ``stmt`` plus the total row count of the unpaged query."""
-    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = (
-        await session.scalars(
-            stmt.limit(params.page_size).offset((params.page - 1) * params.page_size)
-        )
-    ).all()
-    return list(rows), int(total or 0)
+    """Rows of one page of ``stmt`` plus the total row count of the unpaged query.
+
+    One round trip: the total rides along as ``COUNT(*) OVER ()`` (SQLite ≥ 3.25 and
+    PostgreSQL); only a page past the end needs a separate count. ``stmt`` selects one
+    entity, without GROUP BY.
+    """
+    paged = (
+        stmt.add_columns(func.count().over().label("_total"))
+        .limit(params.page_size)
+        .offset((params.page - 1) * params.page_size)
+    )
+    rows = (await session.execute(paged)).all()
+    if rows:
+        return [row[0] for row in rows], int(rows[0][-1])
+    if params.page == 1:
+        return [], 0
+    count = stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    return [], int(await session.scalar(count) or 0)
 
 
 def like_pattern(q: str) -> str:

@@ -243,7 +243,7 @@ async def activate_skill_group(code: GroupKey, services: Svc, actor: Writer) -> 
 async def _item(services: Services, code: str) -> ServiceItemOut:
     async with services.db.read() as s:
         item = await get_or_404(s, ServiceItem, code, *actions.SERVICE_ITEM)
-        (out,) = await queries.items_out(s, [item])
+        (out,) = queries.items_out([item])
     return out
 
 
@@ -278,7 +278,7 @@ async def list_service_items(
     )
     async with services.db.read() as s:
         rows, total = await fetch_page(s, stmt, params)
-        items = await queries.items_out(s, rows)
+        items = queries.items_out(rows)
     return Page(items=items, total=total, page=params.page, page_size=params.page_size)
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cloudwindow.db import Base, UTCDateTime, utcnow
 
@@ -72,6 +72,9 @@ class ServiceItem(Timestamps, Base):
     cloud_capable: Mapped[bool] = mapped_column(Boolean, default=True)
     cloud_enabled: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # Loaded in the same query (a join), so lists show department names without a
+    # second round trip.
+    department: Mapped[Department] = relationship(lazy="joined", innerjoin=True, viewonly=True)
     # Lower-case haystack of code, name, pinyin and pinyin initials of the name and its
     # keywords, so one LIKE finds "sbk" → 社保卡 on SQLite and PostgreSQL alike.
     search_key: Mapped[str] = mapped_column(Text, default="")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
 from cloudwindow.catalog.schemas import ServiceItemOut
@@ -92,17 +91,10 @@ def items_query(
     return stmt
 
 
-async def items_out(session: AsyncSession, items: list[ServiceItem]) -> list[ServiceItemOut]:
-    codes = {i.department_code for i in items}
-    names: dict[str, str] = {}
-    if codes:
-        rows = await session.execute(
-            select(Department.code, Department.name).where(Department.code.in_(codes))
-        )
-        names = {code: name for code, name in rows}
+def items_out(items: list[ServiceItem]) -> list[ServiceItemOut]:
     out = []
     for item in items:
         view = ServiceItemOut.model_validate(item)
-        view.department_name = names.get(item.department_code, "")
+        view.department_name = item.department.name
         out.append(view)
     return out

@@ -183,6 +183,15 @@ class ServiceItemUpdate(InputModel):
     cloud_enabled: bool | None = None
 
 
+class MaterialOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+    form: str
+    copies: int
+    required: bool
+    note: str = ""
+
+
 class ServiceItemOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     code: str
@@ -194,7 +203,7 @@ class ServiceItemOut(BaseModel):
     level: str
     type: str
     audience: list[str]
-    materials: list[Material]
+    materials: list[MaterialOut]
     legal_days: int
     promised_days: int
     fee: Decimal

@@ -39,9 +39,14 @@ async def is_empty(session: AsyncSession) -> bool:
 
 
 async def load_sample(
-    services: Services, *, full_catalog: bool = False, password: str = DEMO_PASSWORD
+    services: Services,
+    *,
+    full_catalog: bool = False,
+    with_items: bool = True,
+    password: str = DEMO_PASSWORD,
 ) -> dict[str, int]:
-    """Insert the sample district; returns counts. The database must be empty."""
+    """Insert the sample district; returns counts. The database must be empty.
+    ``with_items=False`` leaves the catalogue empty (the import benchmark fills it)."""
     from cloudwindow.accounts.actions import create_user_in
 
     data = sample_data()
@@ -69,7 +74,7 @@ async def load_sample(
         for g in data["skill_groups"]:
             session.add(SkillGroup(**{k: g[k] for k in ("code", "name", "name_en", "description")}))
         await session.flush()
-        items = catalog_items(full_catalog)
+        items = catalog_items(full_catalog) if with_items else []
         for raw in items:
             session.add(ServiceItem(**item_values(ServiceItemCreate.model_validate(raw))))
         site_ids: dict[str, int] = {}
