@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from cloudwindow.app import create_app
 from cloudwindow.bus import MemoryBus
@@ -35,8 +38,20 @@ from cloudwindow.storage import FileStore
 POSTGRES_URL = os.environ.get("CLOUDWINDOW_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("CLOUDWINDOW_TEST_REDIS_URL", "")
 REQUIRE = os.environ.get("CLOUDWINDOW_TEST_REQUIRE_SERVICES") == "1"
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
 STATIC = REPO / "src" / "cloudwindow" / "static"
+
+
+def in_thread(fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a fresh thread: Playwright's sync API holds an event loop in the
+    main thread, and asyncio.run (here and in Alembic's env.py) refuses to nest."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
+
+
+def run_async(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return in_thread(lambda: asyncio.run(coro_fn()))
 
 
 def free_port() -> int:
@@ -69,7 +84,7 @@ def make_database_url(backend: str, tmp: Path) -> str:
         pytest.skip("PostgreSQL not configured (CLOUDWINDOW_TEST_POSTGRES_URL)")
     name = f"cw_test_{uuid.uuid4().hex[:12]}"
     try:
-        asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+        run_async(lambda: _pg_exec(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         if REQUIRE:
             pytest.fail(f"PostgreSQL unreachable: {exc}")
@@ -81,11 +96,11 @@ def make_database_url(backend: str, tmp: Path) -> str:
 def drop_database(url: str) -> None:
     if url.startswith("postgresql"):
         name = url.rsplit("/", 1)[1]
-        asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_async(lambda: _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def prepare_database(url: str, tmp: Path, sample: bool = True, full: bool = False) -> None:
-    upgrade(url)
+    in_thread(lambda: upgrade(url))
     if not sample:
         return
 
@@ -99,7 +114,7 @@ def prepare_database(url: str, tmp: Path, sample: bool = True, full: bool = Fals
         finally:
             await services.db.dispose()
 
-    asyncio.run(go())
+    run_async(go)
 
 
 @dataclass
@@ -202,3 +217,54 @@ def admin(live: LiveServer) -> Iterator[httpx.Client]:
 
 def unique(prefix: str = "") -> str:
     return prefix + uuid.uuid4().hex[:8].upper()
+
+
+# Browser (e2e) -------------------------------------------------------------------------
+CHROMIUM = os.environ.get("CLOUDWINDOW_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("CLOUDWINDOW_E2E_ARTIFACTS", "var/e2e"))
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    missing = [
+        what
+        for what, ok in (
+            (f"Chromium at {CHROMIUM}", Path(CHROMIUM).exists() or shutil.which(CHROMIUM)),
+            ("the built web pages (make web)", (STATIC / "console" / "index.html").exists()),
+        )
+        if not ok
+    ]
+    if missing:
+        if REQUIRE or os.environ.get("CI"):
+            pytest.fail("browser tests need " + ", ".join(missing))
+        pytest.skip("browser tests need " + ", ".join(missing))
+    with sync_playwright() as p:
+        p.selectors.set_test_id_attribute("data-test")  # the web app's convention
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    """Keep a screenshot for people to look at (var/e2e/ by default)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

@@ -96,5 +96,6 @@ def items_out(items: list[ServiceItem]) -> list[ServiceItemOut]:
     for item in items:
         view = ServiceItemOut.model_validate(item)
         view.department_name = item.department.name
+        view.department_short_name = item.department.short_name or item.department.name
         out.append(view)
     return out

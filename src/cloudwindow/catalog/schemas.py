@@ -200,6 +200,7 @@ class ServiceItemOut(BaseModel):
     category: str
     department_code: str
     department_name: str = ""
+    department_short_name: str = ""
     level: str
     type: str
     audience: list[str]

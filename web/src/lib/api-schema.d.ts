@@ -1281,6 +1281,11 @@ export interface components {
              * @default
              */
             department_name: string;
+            /**
+             * Department Short Name
+             * @default
+             */
+            department_short_name: string;
             /** Level */
             level: string;
             /** Type */

@@ -1,0 +1,58 @@
+"""The console in a real browser: Chinese login page, admin catalogue, pinyin search."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from cloudwindow.sample.load import DEMO_PASSWORD
+from conftest import LiveServer, shot
+
+
+def login(page: Page, live: LiveServer, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto(f"{live.url}/console/#/login")
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+
+
+def test_login_page_renders_in_chinese(page: Page, live: LiveServer) -> None:
+    page.goto(f"{live.url}/console/")
+    expect(page.get_by_text("用户登录")).to_be_visible()
+    expect(page.get_by_test_id("login-submit")).to_have_text(re.compile("登\\s*录"))
+    expect(page).to_have_title(re.compile("云窗口"))
+    shot(page, "console-login")
+
+
+def test_wrong_password_shows_the_servers_message(page: Page, live: LiveServer) -> None:
+    login(page, live, "agent02", "definitely-wrong")
+    expect(page.get_by_test_id("login-error")).to_contain_text("用户名或密码错误")
+
+
+def test_admin_sees_the_catalogue_and_sbk_finds_social_security_cards(
+    page: Page, live: LiveServer
+) -> None:
+    login(page, live, "admin")
+    table = page.get_by_test_id("catalog-table")
+    expect(table).to_be_visible()
+    total = page.locator(".el-pagination__total")
+    expect(total).to_contain_text(re.compile(r"共\s*\d+\s*条"))
+    count = int(re.sub(r"\D", "", total.inner_text()))
+    assert count >= 150
+    shot(page, "console-catalog")
+    page.get_by_test_id("catalog-search").fill("sbk")
+    expect(table.get_by_text("社会保障卡补领")).to_be_visible()
+    expect(total).not_to_contain_text(str(count))
+    names = table.locator("tbody tr").all_inner_texts()
+    assert len(names) >= 5
+    assert all("社会保障卡" in n or "社保" in n or "参保" in n or "一件事" in n for n in names)
+    shot(page, "console-catalog-sbk")
+
+
+def test_an_agent_cannot_see_administration(page: Page, live: LiveServer) -> None:
+    login(page, live, "agent03")
+    expect(page.get_by_test_id("catalog-table")).to_be_visible()
+    expect(page.get_by_test_id("catalog-create")).to_have_count(0)
+    expect(page.get_by_test_id("catalog-import")).to_have_count(0)
+    expect(page.get_by_role("menuitem", name="用户")).to_have_count(0)
