@@ -24,6 +24,7 @@ from cloudwindow.db import Database
 from cloudwindow.errors import RuleViolation, error_body, install_error_handlers
 from cloudwindow.fleet.api import router as fleet_router
 from cloudwindow.logs import configure_logging, get_logger
+from cloudwindow.middleware import RequestLogMiddleware
 from cloudwindow.services import Services
 from cloudwindow.storage import FileStore
 
@@ -123,6 +124,7 @@ def create_app(
         dependencies=[Depends(reject_nul_in_url)],
     )
     app.state.services = services
+    app.add_middleware(RequestLogMiddleware)
     install_error_handlers(app)
     app.state.routers = (accounts_router, catalog_router, fleet_router, audit_router)
     for router in app.state.routers:

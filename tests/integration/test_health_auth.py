@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from conftest import LiveServer, unique
+import time
+from pathlib import Path
+
+from conftest import (
+    LiveServer,
+    make_database_url,
+    prepare_database,
+    settings_for,
+    start_server,
+    unique,
+)
 
 
 def test_health_and_readiness(live: LiveServer) -> None:
@@ -107,3 +117,24 @@ def test_garbage_bearer_tokens_are_rejected(live: LiveServer) -> None:
             r = c.get("/api/service-items")
             assert r.status_code == 401, token
             assert r.json()["error_id"] == "not-authenticated"
+
+
+def test_sessions_expire(tmp_path: Path) -> None:
+    url = make_database_url("sqlite", tmp_path)
+    prepare_database(url, tmp_path)
+    server = start_server(settings_for(url, tmp_path, session_ttl_seconds=1))
+    try:
+        token = server.login("auditor")
+        with server.client(token) as c:
+            assert c.get("/api/auth/me").status_code == 200
+            time.sleep(1.5)
+            r = c.get("/api/auth/me")
+            assert r.status_code == 401 and r.json()["error_id"] == "not-authenticated"
+    finally:
+        server.stop()
+
+
+def test_every_response_carries_a_request_id(live: LiveServer) -> None:
+    with live.client() as c:
+        ids = {c.get("/healthz").headers["x-request-id"] for _ in range(3)}
+    assert len(ids) == 3
