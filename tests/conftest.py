@@ -54,6 +54,12 @@ def run_async(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return in_thread(lambda: asyncio.run(coro_fn()))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: quick feedback first, and Playwright's event loop (which lives
+    in the main thread for the rest of the session) starts after everything else."""
+    items.sort(key=lambda item: "/e2e/" in str(item.path))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

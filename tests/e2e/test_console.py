@@ -37,7 +37,8 @@ def test_admin_sees_the_catalogue_and_sbk_finds_social_security_cards(
     table = page.get_by_test_id("catalog-table")
     expect(table).to_be_visible()
     total = page.locator(".el-pagination__total")
-    expect(total).to_contain_text(re.compile(r"共\s*\d+\s*条"))
+    # The pager shows 共 0 条 until the first page arrives: wait for a 3-digit total.
+    expect(total).to_contain_text(re.compile(r"共\s*\d{3,}\s*条"))
     count = int(re.sub(r"\D", "", total.inner_text()))
     assert count >= 150
     shot(page, "console-catalog")

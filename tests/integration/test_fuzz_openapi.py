@@ -7,7 +7,6 @@ the administrator, who holds every permission; the one check is that nothing ans
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +28,7 @@ from conftest import (
     drop_database,
     make_database_url,
     prepare_database,
+    run_async,
     settings_for,
     start_server,
 )
@@ -86,7 +86,7 @@ def _admin_token(server: LiveServer) -> str:
             if me.status_code == 200 and "users.write" in me.json()["permissions"]:
                 return token
     name = f"fz{uuid.uuid4().hex[:8]}"
-    asyncio.run(_create_admin(server.settings, name))
+    run_async(lambda: _create_admin(server.settings, name))
     with server.client() as c:
         r = c.post("/api/auth/login", json={"username": name, "password": "Fuzz#12345"})
         assert r.status_code == 200, r.text

@@ -17,6 +17,7 @@ from conftest import (
     LiveServer,
     make_database_url,
     prepare_database,
+    run_async,
     settings_for,
     start_server,
 )
@@ -37,7 +38,7 @@ def redis_url() -> str:
             await bus.stop()
 
     try:
-        asyncio.run(ping())
+        run_async(ping)
     except Exception as exc:
         if REQUIRE:
             pytest.fail(f"Redis unreachable: {exc}")
@@ -73,7 +74,7 @@ def test_events_cross_between_two_buses(redis_url: str) -> None:
             await node_b.stop()
         return [g for g in got if g[1].get("tag") == tag]
 
-    got = asyncio.run(go())
+    got = run_async(go)
     assert got, "node B never received node A's event"
     channel, event = got[0]
     assert channel.startswith("test.") and event["text"] == "排队号 A001"

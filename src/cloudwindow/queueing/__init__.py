@@ -1,0 +1,1 @@
+"""Queueing: pure routing decisions, wait estimates and Erlang staffing formulas."""
