@@ -232,7 +232,7 @@ class Router:
             raise ValueError("enqueued_at must be finite")
         if any(math.isnan(r.after_seconds) for r in ticket.rings):
             raise ValueError("ring after_seconds must not be NaN")
-        key: _QueueKey = (ticket.skill_group, 0, ticket.rings, ticket.excluded_agents)
+        key: _QueueKey = (ticket.skill_group, ticket.rank, ticket.rings, ticket.excluded_agents)
         queue = self._queues.get(key)
         if queue is None:
             queue = self._queues[key] = _Queue(key)

@@ -501,3 +501,38 @@ def test_router_operation_sequences_match_model(seed: int) -> None:
 def test_router_long_run_with_heap_compaction(seed: int) -> None:
     # Long enough that lazily deleted entries pile up and every heap gets compacted.
     _run_ops(random.Random(seed), 6000)
+
+
+def test_heaps_stay_bounded_under_churn() -> None:
+    # Removing tickets and agents from the middle of their heaps leaves dead entries that
+    # never reach the top; the heaps must be compacted and decisions stay right.
+    rng = random.Random(7)
+    r, m = Router(), Model()
+    for i in range(300):
+        t = ticket(i, at=float(i), rings=(RingStep(0.0, None),))
+        r.add_ticket(t)
+        m.tickets[i] = t
+    for i in range(60):
+        a = agent(i, centre=i % 3, idle=float(i))
+        r.add_agent(a)
+        m.agents[i] = a
+    next_ticket, next_idle = 300, 60.0
+    for _ in range(5000):
+        victim = rng.choice(sorted(m.tickets)[1:])  # never the head
+        r.remove_ticket(victim)
+        del m.tickets[victim]
+        t = ticket(next_ticket, at=float(next_ticket), rings=(RingStep(0.0, None),))
+        r.add_ticket(t)
+        m.tickets[t.id] = t
+        next_ticket += 1
+        gone = rng.choice(sorted(m.agents, key=lambda i: m.agents[i].idle_since)[1:])
+        r.remove_agent(gone)
+        back = agent(gone, centre=gone % 3, idle=next_idle)
+        next_idle += 1.0
+        r.add_agent(back)
+        m.agents[gone] = back
+    queues = list(r._queues.values())
+    assert len(queues) == 1 and len(queues[0].heap) <= 2 * 300 + 32
+    assert all(len(h.heap) <= 2 * h.live + 32 for h in r._agent_heaps.values())
+    for _ in range(20):
+        assert r.next_assignment(1e6) == m.next(1e6)
