@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import HTTPConnection
 
 from cloudwindow import __version__
 from cloudwindow.accounts.api import router as accounts_router
@@ -25,6 +26,9 @@ from cloudwindow.errors import RuleViolation, error_body, install_error_handlers
 from cloudwindow.fleet.api import router as fleet_router
 from cloudwindow.logs import configure_logging, get_logger
 from cloudwindow.middleware import RequestLogMiddleware
+from cloudwindow.queueing.engine import QueueEngine
+from cloudwindow.queueing.ws import messages as queue_messages
+from cloudwindow.realtime.gateway import gateway_router
 from cloudwindow.services import Services
 from cloudwindow.storage import FileStore
 
@@ -75,7 +79,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-async def reject_nul_in_url(request: Request) -> None:
+async def reject_nul_in_url(request: HTTPConnection) -> None:
     """NUL in a path or query value: refuse it cleanly (PostgreSQL can't store it)."""
     raw = request.scope.get("query_string", b"").lower()
     if b"%00" in raw or "\x00" in request.scope.get("path", ""):
@@ -100,10 +104,13 @@ def create_app(
         files=FileStore(settings.data_dir),
     )
 
+    engine = QueueEngine(services)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services.files.ensure()
         await services.bus.start()
+        engine.start()
         log.info(
             "started",
             node=settings.node_name,
@@ -113,6 +120,7 @@ def create_app(
         try:
             yield
         finally:
+            await engine.stop()
             await services.bus.stop()
             await services.db.dispose()
 
@@ -129,6 +137,7 @@ def create_app(
     app.state.routers = (accounts_router, catalog_router, fleet_router, audit_router)
     for router in app.state.routers:
         app.include_router(router)
+    app.include_router(gateway_router([queue_messages]))
 
     @app.get("/healthz", tags=["health"], operation_id="healthz")
     async def healthz() -> dict[str, str]:

@@ -36,6 +36,19 @@ class Settings(BaseSettings):
     # Catalogue import limits
     import_max_bytes: int = 10 * 1024 * 1024
     import_max_rows: int = 20_000
+    # Realtime gateway
+    ws_heartbeat_seconds: int = 20  # clients ping at this interval
+    ws_idle_timeout_seconds: int = 60  # a socket silent this long is closed as dead
+    ws_max_message_bytes: int = 64 * 1024
+    ws_send_queue: int = 1000  # events buffered for a slow client before it is dropped
+    ws_replay_limit: int = 1000  # more missed events than this: resync instead
+    presence_timeout_seconds: int = 60
+    event_retention_seconds: int = 24 * 3600
+    # Queue and routing
+    offer_ring_seconds: int = 20  # an offer rings this long before it counts as missed
+    routing_overflow_seconds: list[int] = Field(default_factory=lambda: [30])
+    disconnect_grace_seconds: int = 60  # a vanished kiosk may come back this long
+    queue_tick_seconds: float = 1.0  # matcher/sweeper timer (they also wake on changes)
     log_json: bool = True
     log_level: str = "INFO"
     node_name: str = "node-1"

@@ -4,19 +4,27 @@ from cloudwindow.accounts.models import AgentSkill, AuthSession, LoginFailure, U
 from cloudwindow.audit.models import AuditEvent
 from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
 from cloudwindow.fleet.models import EnrollmentCode, Seat, Site, Terminal
+from cloudwindow.queueing.models import AgentStateLog, AgentStatus, Ticket, TicketLog
+from cloudwindow.realtime.models import OutboxEvent, Presence
 
 __all__ = [
     "AgentSkill",
+    "AgentStateLog",
+    "AgentStatus",
     "AuditEvent",
     "AuthSession",
     "Department",
     "EnrollmentCode",
     "LoginFailure",
+    "OutboxEvent",
+    "Presence",
     "Region",
     "Seat",
     "ServiceItem",
     "Site",
     "SkillGroup",
     "Terminal",
+    "Ticket",
+    "TicketLog",
     "User",
 ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from cloudwindow.bus import EventBus
 from cloudwindow.config import Settings
 from cloudwindow.db import Database
+from cloudwindow.realtime.hub import Hub
+from cloudwindow.signals import Signals
 from cloudwindow.storage import FileStore
 
 
@@ -18,6 +20,13 @@ class Services:
     db: Database
     bus: EventBus
     files: FileStore
+    hub: Hub = field(init=False)
+    signals: Signals = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.signals = Signals()
+        self.hub = Hub(self.bus, self.settings.node_name)
+        self.hub.start()
 
 
 def get_services(request: Request) -> Services:

@@ -26,6 +26,7 @@ class Permission(StrEnum):
     USERS_READ = "users.read"
     USERS_WRITE = "users.write"
     AUDIT_READ = "audit.read"
+    AGENT_DESK = "agent.desk"  # take offers and serve citizens (坐席工作台)
     SELF = "self"  # any signed-in user: own profile, logout
     DEVICE = "device"  # a kiosk acting with its device credential
 
@@ -49,7 +50,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(
         {Permission.SELF, Permission.CATALOG_READ, Permission.FLEET_READ, Permission.USERS_READ}
     ),
-    Role.AGENT: frozenset({Permission.SELF, Permission.CATALOG_READ}),
+    Role.AGENT: frozenset({Permission.SELF, Permission.CATALOG_READ, Permission.AGENT_DESK}),
     Role.APPROVER: frozenset({Permission.SELF, Permission.CATALOG_READ}),
     Role.AUDITOR: frozenset(
         {

@@ -49,6 +49,8 @@ class SkillGroup(Timestamps, Base):
     name: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # After-session work time before the agent is offered the next ticket.
+    wrap_up_seconds: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

@@ -1,0 +1,505 @@
+"""Every write of the live queue, one transaction each, events after commit.
+
+Decisions come from ``rules`` (routing) and ``states`` (allowed moves); this module
+loads rows with row locks, applies the decision and records it. On PostgreSQL the
+matcher locks candidate rows with ``FOR UPDATE SKIP LOCKED``, so two nodes matching at
+the same moment never hand one agent two tickets or one ticket to two agents; on SQLite
+(one node) the database serialises writers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudwindow.accounts.models import AgentSkill, User
+from cloudwindow.accounts.principal import Principal
+from cloudwindow.catalog.models import Department, ServiceItem, SkillGroup
+from cloudwindow.db import utcnow
+from cloudwindow.fleet.models import Site, Terminal
+from cloudwindow.queueing import policy, rules
+from cloudwindow.queueing.errors import (
+    OfferNotFound,
+    TicketAlreadyActive,
+    TicketNotFound,
+    item_not_on_cloud,
+    not_an_agent,
+)
+from cloudwindow.queueing.models import AgentStateLog, AgentStatus, Ticket, TicketLog
+from cloudwindow.queueing.queries import agent_view, ticket_view
+from cloudwindow.queueing.schemas import AgentStateView, SetAgentState, TakeTicket, TicketView
+from cloudwindow.queueing.states import (
+    TICKET_WAITING,
+    AgentState,
+    NotReadyReason,
+    TicketState,
+    check_agent_move,
+    check_ticket_move,
+)
+from cloudwindow.realtime.outbox import Outbox, unit_of_work
+from cloudwindow.services import Services
+
+SUPERVISORS = "role:supervisor"
+
+
+def _epoch(at: datetime) -> float:
+    return at.timestamp()
+
+
+def move_ticket(
+    session: AsyncSession, ticket: Ticket, target: TicketState, actor: str, note: str = ""
+) -> None:
+    check_ticket_move(ticket.state, target)
+    session.add(
+        TicketLog(
+            ticket_id=ticket.id,
+            from_state=ticket.state,
+            to_state=target.value,
+            actor=actor,
+            note=note[:200],
+        )
+    )
+    ticket.state = target.value
+
+
+def move_agent(
+    session: AsyncSession,
+    status: AgentStatus,
+    target: AgentState,
+    reason: str = "",
+    now: datetime | None = None,
+) -> None:
+    """Change an agent's state, closing the previous state's log row (time in state)."""
+    check_agent_move(status.state, target)
+    now = now or utcnow()
+    session.add(
+        AgentStateLog(
+            user_id=status.user_id,
+            state=status.state,
+            reason=status.reason,
+            started_at=status.since,
+            ended_at=now,
+        )
+    )
+    if target == AgentState.READY and status.state != AgentState.READY:
+        status.idle_since = now
+    status.state, status.reason, status.since = target.value, reason, now
+    if target in (AgentState.READY, AgentState.NOT_READY, AgentState.OFFLINE):
+        status.ticket_id = None
+        status.wrap_up_until = None
+
+
+async def _notify_ticket(session: AsyncSession, out: Outbox, ticket: Ticket) -> TicketView:
+    view = await ticket_view(session, ticket)
+    out.emit(ticket.owner, "ticket.updated", {"ticket": view.model_dump(mode="json")})
+    return view
+
+
+async def _notify_agent(session: AsyncSession, out: Outbox, status: AgentStatus) -> None:
+    view = await agent_view(session, status)
+    out.emit(f"user:{status.user_id}", "agent.state", view.model_dump(mode="json"))
+    out.emit(
+        SUPERVISORS,
+        "agent.state",
+        {"user_id": status.user_id, **view.model_dump(mode="json", exclude={"ticket"})},
+        durable=False,
+    )
+
+
+# Tickets ---------------------------------------------------------------------------------
+async def _home_centres(session: AsyncSession, item: ServiceItem) -> frozenset[int]:
+    """Agent offices at the item's own level: those in the handling department's region."""
+    dept = await session.get(Department, item.department_code)
+    if dept is None:
+        return frozenset()
+    rows = await session.scalars(
+        select(Site.id).where(
+            Site.type == "agent_office", Site.active.is_(True), Site.region_code == dept.region_code
+        )
+    )
+    return frozenset(rows)
+
+
+async def do_take_ticket(services: Services, principal: Principal, body: TakeTicket) -> TicketView:
+    """取号: a kiosk (or a signed-in citizen) joins the queue for one service item."""
+    async with unit_of_work(services) as (session, out):
+        active = await session.scalar(
+            select(Ticket).where(
+                Ticket.owner == principal.ident,
+                Ticket.state.in_([s.value for s in TICKET_WAITING | {TicketState.IN_SESSION}]),
+            )
+        )
+        if active is not None:
+            raise TicketAlreadyActive(active.id, active.number)
+        item = await session.get(ServiceItem, body.service_item_code)
+        if item is None or not item.active:
+            raise TicketNotFound() if item is None else item_not_on_cloud(item.code)
+        if not item.cloud_enabled:
+            raise item_not_on_cloud(item.code)
+        terminal = await session.get(Terminal, principal.id) if principal.kind == "device" else None
+        rank = policy.RANK[body.priority]
+        rings = policy.build_rings(
+            await _home_centres(session, item), services.settings.routing_overflow_seconds
+        )
+        ticket = Ticket(
+            number="",
+            service_item_code=item.code,
+            skill_group_code=item.skill_group_code,
+            owner=principal.ident,
+            source="kiosk" if terminal else "web",
+            terminal_id=terminal.id if terminal else None,
+            site_id=terminal.site_id if terminal else None,
+            rank=rank,
+            priority=body.priority.value,
+            state=TicketState.QUEUED.value,
+            rings=policy.rings_to_json(rings),
+            excluded_agents=[],
+        )
+        session.add(ticket)
+        await session.flush()
+        ticket.number = policy.ticket_number(rank, ticket.id)
+        session.add(
+            TicketLog(ticket_id=ticket.id, from_state="", to_state="queued", actor=principal.ident)
+        )
+        view = await _notify_ticket(session, out, ticket)
+    services.signals.queue_changed([ticket.skill_group_code])
+    return view
+
+
+async def _own_ticket(session: AsyncSession, principal: Principal, ticket_id: int) -> Ticket:
+    ticket = await session.get(Ticket, ticket_id, with_for_update=True)
+    if ticket is None or ticket.owner != principal.ident:
+        raise TicketNotFound({"ticket_id": ticket_id})
+    return ticket
+
+
+async def _release_agent(session: AsyncSession, out: Outbox, ticket: Ticket, now: datetime) -> None:
+    """The offered ticket went away: the ringing agent is ready again, keeping its place
+    (its idle time is not reset, it did nothing wrong)."""
+    if ticket.agent_id is None:
+        return
+    status = await session.get(AgentStatus, ticket.agent_id, with_for_update=True)
+    if status is not None and status.state == AgentState.OFFERED and status.ticket_id == ticket.id:
+        idle = status.idle_since
+        move_agent(session, status, AgentState.READY, now=now)
+        status.idle_since = idle
+        await _notify_agent(session, out, status)
+        out.emit(f"user:{status.user_id}", "offer.withdrawn", {"ticket_id": ticket.id})
+
+
+async def do_cancel_ticket(services: Services, principal: Principal, ticket_id: int) -> TicketView:
+    async with unit_of_work(services) as (session, out):
+        ticket = await _own_ticket(session, principal, ticket_id)
+        now = utcnow()
+        if ticket.state == TicketState.OFFERED:
+            await _release_agent(session, out, ticket, now)
+        move_ticket(session, ticket, TicketState.CANCELLED, principal.ident)
+        ticket.ended_at = now
+        view = await _notify_ticket(session, out, ticket)
+    services.signals.queue_changed([ticket.skill_group_code])
+    return view
+
+
+async def do_request_callback(
+    services: Services, principal: Principal, ticket_id: int
+) -> TicketView:
+    async with unit_of_work(services) as (session, out):
+        ticket = await _own_ticket(session, principal, ticket_id)
+        move_ticket(session, ticket, TicketState.CALLBACK_REQUESTED, principal.ident)
+        ticket.ended_at = utcnow()
+        view = await _notify_ticket(session, out, ticket)
+    services.signals.queue_changed([ticket.skill_group_code])
+    return view
+
+
+async def do_mark_disconnected(services: Services, principal: Principal, connected: bool) -> None:
+    """A kiosk's last socket closed (or it came back): start (or stop) the grace period
+    after which its waiting ticket counts as abandoned."""
+    async with unit_of_work(services) as (session, _):
+        tickets = await session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.owner == principal.ident, Ticket.state.in_([s.value for s in TICKET_WAITING])
+            )
+            .with_for_update()
+        )
+        for ticket in tickets:
+            ticket.disconnected_at = None if connected else utcnow()
+
+
+# Agents ----------------------------------------------------------------------------------
+async def _status_for(session: AsyncSession, principal: Principal) -> AgentStatus:
+    if "agent" not in principal.roles:
+        raise not_an_agent()
+    status = await session.get(AgentStatus, principal.id, with_for_update=True)
+    if status is None:
+        status = AgentStatus(
+            user_id=principal.id,
+            state=AgentState.OFFLINE.value,
+            reason="",
+            since=utcnow(),
+            idle_since=utcnow(),
+        )
+        session.add(status)
+        await session.flush()
+    return status
+
+
+async def do_set_agent_state(
+    services: Services, principal: Principal, body: SetAgentState
+) -> AgentStateView:
+    """Ready / not ready (with a reason) / offline, from the agent console."""
+    target = AgentState(body.state)
+    async with unit_of_work(services) as (session, out):
+        status = await _status_for(session, principal)
+        reason = (
+            (body.reason or NotReadyReason.BREAK).value if target == AgentState.NOT_READY else ""
+        )
+        if status.state == target and status.reason == reason:
+            return await agent_view(session, status)
+        move_agent(session, status, target, reason)
+        if body.seat_id is not None:
+            status.seat_id = body.seat_id
+        await _notify_agent(session, out, status)
+        view = await agent_view(session, status)
+    services.signals.queue_changed()
+    return view
+
+
+async def _offered_ticket(
+    session: AsyncSession, principal: Principal, ticket_id: int
+) -> tuple[AgentStatus, Ticket]:
+    status = await _status_for(session, principal)
+    ticket = await session.get(Ticket, ticket_id, with_for_update=True)
+    if (
+        ticket is None
+        or ticket.state != TicketState.OFFERED
+        or ticket.agent_id != principal.id
+        or status.state != AgentState.OFFERED
+        or status.ticket_id != ticket_id
+    ):
+        raise OfferNotFound({"ticket_id": ticket_id})
+    return status, ticket
+
+
+async def do_accept_offer(
+    services: Services, principal: Principal, ticket_id: int
+) -> AgentStateView:
+    async with unit_of_work(services) as (session, out):
+        status, ticket = await _offered_ticket(session, principal, ticket_id)
+        now = utcnow()
+        if ticket.offer_expires_at is not None and ticket.offer_expires_at < now:
+            raise OfferNotFound({"ticket_id": ticket_id, "reason": "expired"})
+        move_ticket(session, ticket, TicketState.IN_SESSION, principal.ident)
+        ticket.answered_at = now
+        move_agent(session, status, AgentState.IN_SESSION, now=now)
+        status.ticket_id = ticket.id
+        await _notify_ticket(session, out, ticket)
+        await _notify_agent(session, out, status)
+        view = await agent_view(session, status)
+    services.signals.queue_changed([ticket.skill_group_code])
+    return view
+
+
+async def _return_to_queue(
+    session: AsyncSession, out: Outbox, ticket: Ticket, actor: str, note: str
+) -> None:
+    """Back in line at its original place, never again offered to the same agent."""
+    if ticket.agent_id is not None and ticket.agent_id not in ticket.excluded_agents:
+        ticket.excluded_agents = [*ticket.excluded_agents, ticket.agent_id]
+    move_ticket(session, ticket, TicketState.QUEUED, actor, note)
+    ticket.agent_id = None
+    ticket.offered_at = ticket.offer_expires_at = None
+    await _notify_ticket(session, out, ticket)
+
+
+async def do_decline_offer(
+    services: Services, principal: Principal, ticket_id: int
+) -> AgentStateView:
+    async with unit_of_work(services) as (session, out):
+        status, ticket = await _offered_ticket(session, principal, ticket_id)
+        await _return_to_queue(session, out, ticket, principal.ident, "declined")
+        move_agent(session, status, AgentState.NOT_READY, NotReadyReason.DECLINED_OFFER.value)
+        await _notify_agent(session, out, status)
+        view = await agent_view(session, status)
+    services.signals.queue_changed([ticket.skill_group_code])
+    return view
+
+
+async def do_end_session(
+    services: Services, principal: Principal, ticket_id: int
+) -> AgentStateView:
+    """The agent ends the session: the ticket is completed, the agent wraps up."""
+    async with unit_of_work(services) as (session, out):
+        status = await _status_for(session, principal)
+        ticket = await session.get(Ticket, ticket_id, with_for_update=True)
+        if ticket is None or ticket.agent_id != principal.id:
+            raise TicketNotFound({"ticket_id": ticket_id})
+        now = utcnow()
+        move_ticket(session, ticket, TicketState.COMPLETED, principal.ident)
+        ticket.ended_at = now
+        group = await session.get(SkillGroup, ticket.skill_group_code)
+        move_agent(session, status, AgentState.WRAP_UP, now=now)
+        status.ticket_id = ticket.id
+        status.wrap_up_until = now + timedelta(seconds=group.wrap_up_seconds if group else 30)
+        await _notify_ticket(session, out, ticket)
+        await _notify_agent(session, out, status)
+        view = await agent_view(session, status)
+    services.signals.queue_changed([ticket.skill_group_code])
+    return view
+
+
+async def do_finish_wrap_up(services: Services, principal: Principal) -> AgentStateView:
+    async with unit_of_work(services) as (session, out):
+        status = await _status_for(session, principal)
+        move_agent(session, status, AgentState.READY)
+        await _notify_agent(session, out, status)
+        view = await agent_view(session, status)
+    services.signals.queue_changed()
+    return view
+
+
+# Matching and timers ---------------------------------------------------------------------
+async def do_match(services: Services, max_tickets: int = 2000) -> int:
+    """Offer waiting tickets to ready agents (rules.route); returns offers made."""
+    async with unit_of_work(services) as (session, out):
+        now = utcnow()
+        statuses = list(
+            await session.scalars(
+                select(AgentStatus)
+                .where(AgentStatus.state == AgentState.READY.value)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not statuses:
+            return 0
+        ids = [s.user_id for s in statuses]
+        skills: dict[int, set[str]] = {i: set() for i in ids}
+        for user_id, group in await session.execute(
+            select(AgentSkill.user_id, AgentSkill.skill_group_code).where(
+                AgentSkill.user_id.in_(ids)
+            )
+        ):
+            skills[user_id].add(group)
+        centres = {
+            user_id: site_id
+            for user_id, site_id in await session.execute(
+                select(User.id, User.home_site_id).where(User.id.in_(ids))
+            )
+        }
+        groups = set().union(*skills.values())
+        if not groups:
+            return 0
+        tickets = list(
+            await session.scalars(
+                select(Ticket)
+                .where(
+                    Ticket.state == TicketState.QUEUED.value, Ticket.skill_group_code.in_(groups)
+                )
+                .order_by(Ticket.rank, Ticket.enqueued_at, Ticket.id)
+                .limit(max_tickets)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not tickets:
+            return 0
+        by_id = {t.id: t for t in tickets}
+        status_by_id = {s.user_id: s for s in statuses}
+        decisions = rules.route(
+            [
+                rules.WaitingTicket(
+                    t.id,
+                    t.skill_group_code,
+                    t.rank,
+                    _epoch(t.enqueued_at),
+                    policy.rings_from_json(t.rings),
+                    frozenset(t.excluded_agents),
+                )
+                for t in tickets
+            ],
+            [
+                rules.ReadyAgent(
+                    s.user_id,
+                    frozenset(skills[s.user_id]),
+                    centres.get(s.user_id),
+                    _epoch(s.idle_since),
+                )
+                for s in statuses
+            ],
+            _epoch(now),
+        )
+        expires = now + timedelta(seconds=services.settings.offer_ring_seconds)
+        for decision in decisions:
+            ticket, status = by_id[decision.ticket_id], status_by_id[decision.agent_id]
+            move_ticket(session, ticket, TicketState.OFFERED, "router")
+            ticket.agent_id, ticket.offered_at, ticket.offer_expires_at = (
+                status.user_id,
+                now,
+                expires,
+            )
+            move_agent(session, status, AgentState.OFFERED, now=now)
+            status.ticket_id = ticket.id
+            view = await _notify_ticket(session, out, ticket)
+            out.emit(
+                f"user:{status.user_id}",
+                "offer",
+                {
+                    "ticket": view.model_dump(mode="json"),
+                    "expires_at": expires.isoformat(),
+                    "ring_seconds": services.settings.offer_ring_seconds,
+                },
+            )
+            await _notify_agent(session, out, status)
+    if decisions:
+        services.signals.queue_changed({by_id[d.ticket_id].skill_group_code for d in decisions})
+    return len(decisions)
+
+
+async def do_sweep(services: Services) -> None:
+    """Timers: offers that rang out, wrap-ups that ended, kiosks that never came back."""
+    now = utcnow()
+    changed: set[str] = set()
+    async with unit_of_work(services) as (session, out):
+        for ticket in await session.scalars(
+            select(Ticket)
+            .where(Ticket.state == TicketState.OFFERED.value, Ticket.offer_expires_at < now)
+            .with_for_update(skip_locked=True)
+        ):
+            status = (
+                await session.get(AgentStatus, ticket.agent_id, with_for_update=True)
+                if ticket.agent_id is not None
+                else None
+            )
+            await _return_to_queue(session, out, ticket, "system", "offer rang out")
+            if status is not None and status.state == AgentState.OFFERED:
+                move_agent(
+                    session, status, AgentState.NOT_READY, NotReadyReason.MISSED_OFFER.value, now
+                )
+                await _notify_agent(session, out, status)
+            changed.add(ticket.skill_group_code)
+        for status in await session.scalars(
+            select(AgentStatus)
+            .where(AgentStatus.state == AgentState.WRAP_UP.value, AgentStatus.wrap_up_until < now)
+            .with_for_update(skip_locked=True)
+        ):
+            move_agent(session, status, AgentState.READY, now=now)
+            await _notify_agent(session, out, status)
+            changed.add("")
+        grace = now - timedelta(seconds=services.settings.disconnect_grace_seconds)
+        for ticket in await session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.state.in_([s.value for s in TICKET_WAITING]), Ticket.disconnected_at < grace
+            )
+            .with_for_update(skip_locked=True)
+        ):
+            if ticket.state == TicketState.OFFERED:
+                await _release_agent(session, out, ticket, now)
+            move_ticket(session, ticket, TicketState.ABANDONED, "system", "kiosk gone")
+            ticket.ended_at = now
+            await _notify_ticket(session, out, ticket)
+            changed.add(ticket.skill_group_code)
+    if changed:
+        services.signals.queue_changed(changed - {""})

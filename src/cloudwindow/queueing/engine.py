@@ -1,0 +1,125 @@
+"""The node's background loops: matching, timers, position pushes, presence heartbeat.
+
+Every node runs them; correctness never depends on which node does the work, because
+each loop decides from the database inside a transaction (with row locks on
+PostgreSQL). The loops wake on local signals and also run on a timer, so a change made
+on another node is picked up within one tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select
+
+from cloudwindow.logs import get_logger
+from cloudwindow.queueing import actions, queries
+from cloudwindow.queueing.models import Ticket
+from cloudwindow.queueing.rules import expected_wait_seconds
+from cloudwindow.queueing.states import TicketState
+from cloudwindow.realtime.actions import do_node_heartbeat, do_purge_events
+from cloudwindow.realtime.outbox import Event
+from cloudwindow.services import Services
+
+log = get_logger(__name__)
+
+
+class QueueEngine:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sent: dict[int, tuple[int | None, float | None]] = {}
+
+    def start(self) -> None:
+        tick = self.services.settings.queue_tick_seconds
+        self._tasks = [
+            asyncio.create_task(self._match_loop(tick)),
+            asyncio.create_task(self._every(tick, actions.do_sweep)),
+            asyncio.create_task(self._positions_loop(tick)),
+            asyncio.create_task(self._every(15, do_node_heartbeat)),
+            asyncio.create_task(self._every(3600, do_purge_events)),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _every(self, seconds: float, fn: Callable[[Services], Awaitable[object]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await fn(self.services)
+            except Exception:  # a failed round is retried next tick; never kill the loop
+                log.exception("queue-loop-failed", loop=fn.__name__)
+
+    async def _match_loop(self, tick: float) -> None:
+        signal = self.services.signals.match
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(signal.wait(), timeout=tick)
+            signal.clear()
+            try:
+                await actions.do_match(self.services)
+            except Exception:
+                log.exception("match-failed")
+
+    async def _positions_loop(self, tick: float) -> None:
+        while True:
+            await asyncio.sleep(tick / 2)
+            try:
+                await self.push_positions()
+            except Exception:
+                log.exception("positions-failed")
+
+    async def push_positions(self) -> None:
+        """Tell every waiting citizen whose place or expected wait changed."""
+        all_dirty, groups = self.services.signals.take_dirty()
+        if not all_dirty and not groups:
+            return
+        started = time.perf_counter()
+        events: list[Event] = []
+        async with self.services.db.read() as session:
+            if all_dirty:
+                groups |= set(
+                    await session.scalars(
+                        select(Ticket.skill_group_code)
+                        .where(Ticket.state == TicketState.QUEUED.value)
+                        .distinct()
+                    )
+                )
+            for group in sorted(groups):
+                tickets = await queries.queued_in_group(session, group)
+                serving = await queries.agents_serving(session, group)
+                handle = await queries.mean_handle_seconds(session, group)
+                for position, ticket in enumerate(tickets, start=1):
+                    wait = expected_wait_seconds(position, serving, handle)
+                    shown = None if wait == float("inf") else float(round(wait))
+                    if self._sent.get(ticket.id) == (position, shown):
+                        continue
+                    self._sent[ticket.id] = (position, shown)
+                    events.append(
+                        Event(
+                            ticket.owner,
+                            "queue.position",
+                            {
+                                "ticket_id": ticket.id,
+                                "position": position,
+                                "expected_wait_seconds": shown,
+                            },
+                        )
+                    )
+        if len(self._sent) > 100_000:
+            self._sent.clear()
+        await self.services.hub.publish(events)
+        if events:
+            log.debug(
+                "positions-pushed",
+                count=len(events),
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )

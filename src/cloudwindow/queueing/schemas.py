@@ -1,0 +1,59 @@
+"""Shapes of queue messages and views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from cloudwindow.queueing.policy import Priority
+from cloudwindow.queueing.states import NotReadyReason
+from cloudwindow.schemas import InputModel
+
+ItemCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z][0-9A-Z-]{3,39}$")]
+TicketId = Annotated[int, Field(ge=1, le=2_147_483_647)]
+
+
+class TakeTicket(InputModel):
+    service_item_code: ItemCode
+    priority: Priority = Priority.NORMAL
+
+
+class TicketRef(InputModel):
+    ticket_id: TicketId
+
+
+class SetAgentState(InputModel):
+    state: Annotated[str, StringConstraints(pattern=r"^(ready|not_ready|offline)$")]
+    reason: NotReadyReason | None = None
+    seat_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+
+
+class AgentRef(BaseModel):
+    id: int
+    display_name: str
+
+
+class TicketView(BaseModel):
+    id: int
+    number: str
+    state: str
+    service_item_code: str
+    service_item_name: str
+    skill_group_code: str
+    priority: str
+    enqueued_at: datetime
+    position: int | None = None
+    expected_wait_seconds: float | None = None
+    agent: AgentRef | None = None
+    offer_expires_at: datetime | None = None
+
+
+class AgentStateView(BaseModel):
+    state: str
+    reason: str
+    since: datetime
+    ticket: TicketView | None = None
+    wrap_up_until: datetime | None = None
+    seat_id: int | None = None

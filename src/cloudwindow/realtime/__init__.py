@@ -1,0 +1,1 @@
+"""Realtime gateway: one authenticated WebSocket per client (docs/protocol.md)."""

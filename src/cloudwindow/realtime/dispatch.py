@@ -1,0 +1,44 @@
+"""Client→server message handlers, registered by each domain's ``ws.py``.
+
+A handler receives the services, the caller and the message's ``data``; it validates the
+data with a pydantic model, calls one action, and returns the reply's data (or None).
+Domain errors become ``error`` events for that message; the connection stays open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cloudwindow.accounts.permissions import Permission
+from cloudwindow.accounts.principal import Principal
+from cloudwindow.services import Services
+
+Handler = Callable[[Services, Principal, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+Hook = Callable[[Services, Principal], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    handler: Handler
+    permission: Permission
+    reply: str  # event type of the reply
+
+
+class Dispatcher:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.on_connect: list[Hook] = []
+        self.on_disconnect: list[Hook] = []
+
+    def handles(
+        self, type: str, permission: Permission, reply: str
+    ) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            if type in self.routes:
+                raise ValueError(f"message type registered twice: {type}")
+            self.routes[type] = Route(fn, permission, reply)
+            return fn
+
+        return register

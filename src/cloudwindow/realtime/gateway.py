@@ -1,0 +1,316 @@
+"""The WebSocket endpoint ``/ws`` (docs/protocol.md): authenticate, resume, dispatch.
+
+One socket per client. The first message must be ``hello`` with a bearer token (a user
+session or a kiosk's device credential) and, when reconnecting, the last event id the
+client saw; missed durable events are replayed in order, or the client is told to
+``resync`` when too many were missed. Every later message is ``{"type", "data", "ref"}``
+and is dispatched to the handler registered for its type; failures come back as an
+``error`` event carrying the same ``ref``, and the connection stays usable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, Field, ValidationError
+
+from cloudwindow.accounts.principal import Principal
+from cloudwindow.accounts.queries import get_principal
+from cloudwindow.errors import CloudWindowError, error_body
+from cloudwindow.logs import get_logger
+from cloudwindow.realtime import actions, queries
+from cloudwindow.realtime.dispatch import Dispatcher, Route
+from cloudwindow.services import Services
+
+log = get_logger(__name__)
+
+CLOSE_AUTH = 4401  # bad or missing credentials
+CLOSE_IDLE = 4000  # no heartbeat
+CLOSE_SLOW = 4008  # could not keep up with its events
+
+
+class Hello(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+    last_event_id: int | None = Field(default=None, ge=0)
+
+
+def _error(
+    error_id: str, zh: str, en: str, ref: Any = None, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {"id": None, "type": "error", "data": error_body(error_id, zh, en, details), "ref": ref}
+
+
+class Connection:
+    """One client socket: an ordered, bounded send queue drained by its own task."""
+
+    def __init__(self, ws: WebSocket, principal: Principal, queue_size: int) -> None:
+        self.ws = ws
+        self.principal = principal
+        self.keys = (principal.ident, *(f"role:{r}" for r in principal.roles))
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=queue_size)
+        self._held: list[dict[str, Any]] | None = []  # live events held during replay
+        self.last_id = 0
+        self.resume_from: int | None = None  # the client's last_event_id, if resuming
+        self.too_slow = False
+
+    def push(self, envelope: dict[str, Any]) -> None:
+        if self._held is not None:
+            self._held.append(envelope)
+            return
+        try:
+            self._queue.put_nowait(envelope)
+        except asyncio.QueueFull:
+            self.too_slow = True
+
+    def release(self, replayed: list[dict[str, Any]]) -> None:
+        """End of replay: queue the replayed events, then the held live ones, in order."""
+        held, self._held = self._held or [], None
+        for envelope in replayed + held:
+            self.push(envelope)
+
+    async def sender(self) -> None:
+        while True:
+            envelope = await self._queue.get()
+            event_id = envelope.get("id")
+            if event_id is not None:
+                if event_id <= self.last_id:
+                    continue  # already sent (replay and live overlap)
+                self.last_id = event_id
+            await self.ws.send_text(json.dumps(envelope, ensure_ascii=False))
+
+
+def gateway_router(dispatchers: list[Dispatcher]) -> APIRouter:
+    routes: dict[str, Route] = {}
+    on_connect, on_disconnect = [], []
+    for d in dispatchers:
+        overlap = routes.keys() & d.routes.keys()
+        if overlap:
+            raise ValueError(f"message types registered twice: {sorted(overlap)}")
+        routes |= d.routes
+        on_connect += d.on_connect
+        on_disconnect += d.on_disconnect
+    router = APIRouter()
+
+    @router.websocket("/ws")
+    async def websocket_endpoint(ws: WebSocket) -> None:
+        services: Services = ws.app.state.services
+        await ws.accept()
+        conn = await _authenticate(services, ws)
+        if conn is None:
+            return
+        hub = services.hub
+        hub.register(conn)
+        sender = asyncio.create_task(conn.sender())
+        try:
+            await _welcome(services, conn)
+            await actions.do_connect(services, conn.principal)
+            for hook in on_connect:
+                await hook(services, conn.principal)
+            await _serve(services, ws, conn, routes)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            hub.unregister(conn)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+            try:
+                gone = await actions.do_disconnect(services, conn.principal)
+                if gone:
+                    for hook in on_disconnect:
+                        await hook(services, conn.principal)
+            except Exception:  # the socket is gone either way; log, never raise here
+                log.exception("disconnect-hook-failed", principal=conn.principal.ident)
+
+    return router
+
+
+async def _authenticate(services: Services, ws: WebSocket) -> Connection | None:
+    settings = services.settings
+    try:
+        raw = await asyncio.wait_for(ws.receive_text(), timeout=10)
+        message = json.loads(raw)
+        if not isinstance(message, dict) or message.get("type") != "hello":
+            raise ValueError("first message must be hello")
+        hello = Hello.model_validate(message.get("data") or {})
+    except (
+        TimeoutError,
+        ValueError,
+        ValidationError,
+        KeyError,
+        json.JSONDecodeError,
+        WebSocketDisconnect,
+        RuntimeError,
+    ):
+        with contextlib.suppress(Exception):
+            await ws.send_text(
+                json.dumps(
+                    _error(
+                        "hello-required",
+                        "连接后须先发送 hello 消息（含令牌）",
+                        "Send a hello message with your token first",
+                    )
+                )
+            )
+            await ws.close(CLOSE_AUTH)
+        return None
+    async with services.db.read() as session:
+        ip = ws.client.host if ws.client else ""
+        principal = await get_principal(session, hello.token, ip)
+    if principal is None:
+        await ws.send_text(
+            json.dumps(
+                _error(
+                    "not-authenticated",
+                    "请先登录，或登录已过期",
+                    "Sign in first, or your session has expired",
+                )
+            )
+        )
+        await ws.close(CLOSE_AUTH)
+        return None
+    conn = Connection(ws, principal, settings.ws_send_queue)
+    conn.last_id = hello.last_event_id or 0
+    conn.resume_from = hello.last_event_id
+    return conn
+
+
+async def _welcome(services: Services, conn: Connection) -> None:
+    """Send ``welcome``; replay what a resuming client missed, or tell it to resync."""
+    settings = services.settings
+    resume_from = conn.resume_from
+    replayed: list[dict[str, Any]] = []
+    resync: str | None = None
+    async with services.db.read() as session:
+        latest = await queries.latest_event_id(session, conn.keys)
+        if resume_from is not None and resume_from < latest:
+            oldest = await queries.oldest_event_id(session)
+            rows = await queries.events_after(
+                session, conn.keys, resume_from, settings.ws_replay_limit + 1
+            )
+            if oldest is not None and resume_from < oldest - 1:
+                resync = "expired"  # events after resume_from may have been purged
+            elif len(rows) > settings.ws_replay_limit:
+                resync = "too-many-missed"
+            else:
+                replayed = [
+                    {"id": r.id, "type": r.type, "data": r.data, "at": r.created_at.isoformat()}
+                    for r in rows
+                ]
+    if resync:
+        conn.last_id = latest
+    await conn.ws.send_text(
+        json.dumps(
+            {
+                "id": None,
+                "type": "welcome",
+                "data": {
+                    "principal": conn.principal.ident,
+                    "kind": conn.principal.kind,
+                    "name": conn.principal.name,
+                    "roles": list(conn.principal.roles),
+                    "node": settings.node_name,
+                    "latest_event_id": latest,
+                    "replayed": len(replayed),
+                    "heartbeat_seconds": settings.ws_heartbeat_seconds,
+                },
+            },
+            ensure_ascii=False,
+        )
+    )
+    if resync:
+        conn.push({"id": None, "type": "resync", "data": {"reason": resync}})
+    conn.release(replayed)
+
+
+async def _serve(
+    services: Services, ws: WebSocket, conn: Connection, routes: dict[str, Route]
+) -> None:
+    settings = services.settings
+    while True:
+        try:
+            raw = await asyncio.wait_for(
+                ws.receive_text(), timeout=settings.ws_idle_timeout_seconds
+            )
+        except TimeoutError:
+            await ws.close(CLOSE_IDLE)
+            return
+        if conn.too_slow:
+            await ws.close(CLOSE_SLOW)
+            return
+        reply = await _handle(services, conn, raw, routes)
+        if reply is not None:
+            conn.push(reply)
+
+
+async def _handle(
+    services: Services, conn: Connection, raw: str, routes: dict[str, Route]
+) -> dict[str, Any] | None:
+    settings = services.settings
+    if len(raw.encode()) > settings.ws_max_message_bytes:
+        return _error(
+            "message-too-large",
+            "消息过大",
+            "Message too large",
+            details={"limit_bytes": settings.ws_max_message_bytes},
+        )
+    try:
+        message = json.loads(raw)
+    except json.JSONDecodeError:
+        return _error("message-malformed", "消息不是有效的 JSON", "The message is not valid JSON")
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return _error(
+            "message-malformed",
+            "消息须为含 type 字段的 JSON 对象",
+            "A message must be a JSON object with a type",
+        )
+    ref = message.get("ref")
+    if not isinstance(ref, str | int | None) or (isinstance(ref, str) and len(ref) > 64):
+        ref = None
+    type_ = message["type"]
+    if type_ == "ping":
+        return {"id": None, "type": "pong", "data": {}, "ref": ref}
+    route = routes.get(type_)
+    if route is None:
+        return _error(
+            "unknown-message-type",
+            "未知的消息类型",
+            "Unknown message type",
+            ref,
+            {"type": type_[:60]},
+        )
+    if route.permission not in conn.principal.permissions:
+        return _error(
+            "permission-denied",
+            "当前账号无权执行此操作",
+            "Your account is not allowed to do this",
+            ref,
+            {"type": type_},
+        )
+    data = message.get("data") or {}
+    if not isinstance(data, dict):
+        return _error("validation-failed", "消息的 data 须为对象", "data must be an object", ref)
+    try:
+        result = await route.handler(services, conn.principal, data)
+    except ValidationError as exc:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return _error(
+            "validation-failed",
+            "请求内容不符合要求，请检查标出的字段",
+            "The request is invalid; check the fields listed",
+            ref,
+            {"errors": errors},
+        )
+    except CloudWindowError as exc:
+        return {"id": None, "type": "error", "data": exc.body(), "ref": ref}
+    except Exception:
+        log.exception("ws-handler-failed", type=type_)
+        return {"id": None, "type": "error", "data": CloudWindowError().body(), "ref": ref}
+    return {"id": None, "type": route.reply, "data": result or {}, "ref": ref}

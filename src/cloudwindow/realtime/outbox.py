@@ -1,0 +1,75 @@
+"""Events after commit (ARCHITECTURE §4): an action emits events into an ``Outbox`` bound
+to its transaction; durable ones are rows of ``realtime_events`` written in that same
+transaction; all are published to the recipients' nodes only after the commit.
+
+    async with unit_of_work(services) as (session, out):
+        ...change rows...
+        out.emit(f"user:{agent_id}", "offer", {...})
+    # committed here, then published
+
+A failed transaction publishes nothing, so no client ever sees a change that did not
+happen. See docs/protocol.md for the envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi.encoders import jsonable_encoder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudwindow.db import utcnow
+from cloudwindow.realtime.models import OutboxEvent
+
+if TYPE_CHECKING:
+    from cloudwindow.services import Services
+
+
+@dataclass
+class Event:
+    recipient: str
+    type: str
+    data: dict[str, Any]
+    row: OutboxEvent | None = None  # durable events: id known after flush
+    at: str = field(default_factory=lambda: utcnow().isoformat())
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "id": self.row.id if self.row is not None else None,
+            "type": self.type,
+            "data": self.data,
+            "at": self.at,
+        }
+
+
+class Outbox:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.events: list[Event] = []
+
+    def emit(
+        self, recipient: str, type: str, data: dict[str, Any], *, durable: bool = True
+    ) -> None:
+        """Queue an event for ``recipient`` ("user:5", "device:3", "role:supervisor").
+        Durable events can be replayed on resume; ephemeral ones (positions, presence,
+        metrics) are superseded by the next and are not stored."""
+        payload = jsonable_encoder(data)
+        row = None
+        if durable:
+            row = OutboxEvent(recipient=recipient, type=type, data=payload)
+            self.session.add(row)
+        self.events.append(Event(recipient, type, payload, row))
+
+
+@asynccontextmanager
+async def unit_of_work(services: Services) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
+    """A transaction plus its outbox; events are published after a successful commit."""
+    async with services.db.transaction() as session:
+        outbox = Outbox(session)
+        yield session, outbox
+        await session.flush()  # assigns event ids before the commit
+    if outbox.events:
+        await services.hub.publish(outbox.events)

@@ -1,0 +1,41 @@
+"""Reads of the gateway: events to replay on resume, who is online."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudwindow.db import utcnow
+from cloudwindow.realtime.models import OutboxEvent, Presence
+
+
+async def events_after(
+    session: AsyncSession, keys: tuple[str, ...], last_id: int, limit: int
+) -> list[OutboxEvent]:
+    rows = await session.scalars(
+        select(OutboxEvent)
+        .where(OutboxEvent.recipient.in_(keys), OutboxEvent.id > last_id)
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def oldest_event_id(session: AsyncSession) -> int | None:
+    value = await session.scalar(select(func.min(OutboxEvent.id)))
+    return int(value) if value is not None else None
+
+
+async def latest_event_id(session: AsyncSession, keys: tuple[str, ...]) -> int:
+    value = await session.scalar(
+        select(func.max(OutboxEvent.id)).where(OutboxEvent.recipient.in_(keys))
+    )
+    return int(value or 0)
+
+
+async def online(session: AsyncSession, timeout_seconds: int) -> set[str]:
+    cutoff = utcnow() - timedelta(seconds=timeout_seconds)
+    rows = await session.scalars(select(Presence.principal).where(Presence.last_seen >= cutoff))
+    return set(rows)
