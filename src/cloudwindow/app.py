@@ -26,6 +26,7 @@ from cloudwindow.errors import RuleViolation, error_body, install_error_handlers
 from cloudwindow.fleet.api import router as fleet_router
 from cloudwindow.logs import configure_logging, get_logger
 from cloudwindow.middleware import RequestLogMiddleware
+from cloudwindow.queueing.api import router as queue_router
 from cloudwindow.queueing.engine import QueueEngine
 from cloudwindow.queueing.ws import messages as queue_messages
 from cloudwindow.realtime.gateway import gateway_router
@@ -134,7 +135,7 @@ def create_app(
     app.state.services = services
     app.add_middleware(RequestLogMiddleware)
     install_error_handlers(app)
-    app.state.routers = (accounts_router, catalog_router, fleet_router, audit_router)
+    app.state.routers = (accounts_router, catalog_router, fleet_router, audit_router, queue_router)
     for router in app.state.routers:
         app.include_router(router)
     app.include_router(gateway_router([queue_messages]))

@@ -248,6 +248,8 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("post", "/api/seats/{seat_id}/deactivate"): lambda lv: ("/api/seats/6/deactivate", None),
     ("post", "/api/seats/{seat_id}/activate"): lambda lv: ("/api/seats/6/activate", None),
     ("get", "/api/audit-events"): lambda lv: ("/api/audit-events", None),
+    ("get", "/api/queue/overview"): lambda lv: ("/api/queue/overview", None),
+    ("get", "/api/service-categories"): lambda lv: ("/api/service-categories", None),
 }
 PUBLIC = {("post", "/api/auth/login"), ("post", "/api/devices/enroll")}
 

@@ -26,6 +26,7 @@ class Permission(StrEnum):
     USERS_READ = "users.read"
     USERS_WRITE = "users.write"
     AUDIT_READ = "audit.read"
+    QUEUE_MONITOR = "queue.monitor"  # live queue and agent boards (值班主管)
     AGENT_DESK = "agent.desk"  # take offers and serve citizens (坐席工作台)
     SELF = "self"  # any signed-in user: own profile, logout
     DEVICE = "device"  # a kiosk acting with its device credential
@@ -45,10 +46,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.USERS_READ,
             Permission.USERS_WRITE,
             Permission.AUDIT_READ,
+            Permission.QUEUE_MONITOR,
         }
     ),
     Role.SUPERVISOR: frozenset(
-        {Permission.SELF, Permission.CATALOG_READ, Permission.FLEET_READ, Permission.USERS_READ}
+        {
+            Permission.SELF,
+            Permission.CATALOG_READ,
+            Permission.FLEET_READ,
+            Permission.USERS_READ,
+            Permission.QUEUE_MONITOR,
+        }
     ),
     Role.AGENT: frozenset({Permission.SELF, Permission.CATALOG_READ, Permission.AGENT_DESK}),
     Role.APPROVER: frozenset({Permission.SELF, Permission.CATALOG_READ}),

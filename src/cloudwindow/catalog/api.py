@@ -14,6 +14,7 @@ from cloudwindow.catalog import actions, queries, transfer
 from cloudwindow.catalog.enums import ItemType, RegionLevel
 from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
 from cloudwindow.catalog.schemas import (
+    CategoryOut,
     DepartmentCreate,
     DepartmentOut,
     DepartmentUpdate,
@@ -280,6 +281,15 @@ async def list_service_items(
         rows, total = await fetch_page(s, stmt, params)
         items = queries.items_out(rows)
     return Page(items=items, total=total, page=params.page, page_size=params.page_size)
+
+
+@router.get(
+    "/service-categories", response_model=list[CategoryOut], operation_id="list_service_categories"
+)
+async def list_service_categories(services: Svc, _: Reader) -> list[CategoryOut]:
+    """Categories of the items offered on the cloud window, most items first (kiosk)."""
+    async with services.db.read() as s:
+        return [CategoryOut(category=c, count=n) for c, n in await queries.categories(s)]
 
 
 @router.post(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
 from cloudwindow.catalog.schemas import ServiceItemOut
@@ -99,3 +100,14 @@ def items_out(items: list[ServiceItem]) -> list[ServiceItemOut]:
         view.department_short_name = item.department.short_name or item.department.name
         out.append(view)
     return out
+
+
+async def categories(session: AsyncSession) -> list[tuple[str, int]]:
+    """Citizen-facing categories of the items offered on the cloud, with their counts."""
+    rows = await session.execute(
+        select(ServiceItem.category, func.count())
+        .where(ServiceItem.active.is_(True), ServiceItem.cloud_enabled.is_(True))
+        .group_by(ServiceItem.category)
+        .order_by(func.count().desc(), ServiceItem.category)
+    )
+    return [(category, int(n)) for category, n in rows]

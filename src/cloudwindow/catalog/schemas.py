@@ -234,3 +234,8 @@ class ImportReport(BaseModel):
     updated: int = 0
     unchanged: int = 0
     errors: list[ImportIssue] = Field(default_factory=list)
+
+
+class CategoryOut(BaseModel):
+    category: str
+    count: int

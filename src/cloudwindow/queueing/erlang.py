@@ -151,6 +151,7 @@ class ErlangAResult:
     mean_queue_length: float
     _service_rate: float = field(repr=False)  # n·μ, total rate of service completions
     _theta: float = field(repr=False)  # 1 / mean patience; 0 = infinite patience
+    _p_immediate: float = field(repr=False)  # P(served at once), summed on its own
     _queue_probs: tuple[float, ...] = field(repr=False)  # P(arrival finds n + j), j = 0..
 
     def service_level(self, target_answer_s: float) -> float:
@@ -164,7 +165,7 @@ class ErlangAResult:
         """
         if not target_answer_s >= 0:
             raise ValueError("target_answer_s must be >= 0")
-        immediate = 1.0 - self.p_wait
+        immediate = self._p_immediate
         if math.isinf(target_answer_s):
             return 1.0 - self.p_abandon if math.isfinite(self.mean_wait_s) else immediate
         if self._theta == 0:
@@ -239,17 +240,17 @@ def erlang_a(
     nmu = servers * mu
     theta = 0.0 if math.isinf(mean_patience) else 1.0 / mean_patience
     if arrival_rate == 0:
-        return ErlangAResult(arrival_rate, servers, 0.0, 0.0, 0.0, 0.0, nmu, theta, ())
+        return ErlangAResult(arrival_rate, servers, 0.0, 0.0, 0.0, 0.0, nmu, theta, 1.0, ())
     if theta == 0:
         traffic = arrival_rate * mean_handle
         if traffic >= servers:
             return ErlangAResult(
-                arrival_rate, servers, 1.0, 0.0, math.inf, math.inf, nmu, theta, ()
+                arrival_rate, servers, 1.0, 0.0, math.inf, math.inf, nmu, theta, 0.0, ()
             )
         c = erlang_c(traffic, servers)
         wait = c / (nmu - arrival_rate)
         return ErlangAResult(
-            arrival_rate, servers, c, 0.0, wait, wait * arrival_rate, nmu, theta, ()
+            arrival_rate, servers, c, 0.0, wait, wait * arrival_rate, nmu, theta, 1.0 - c, ()
         )
 
     log_lam = math.log(arrival_rate)
@@ -287,6 +288,8 @@ def erlang_a(
         lq,
         nmu,
         theta,
+        # summed apart from p_wait so that, e.g., no servers gives exactly 0
+        min(1.0, math.fsum(probs[:servers])),
         queue_probs,
     )
 
@@ -317,7 +320,7 @@ def agents_for_service_level_a(
         )
 
     # Start the doubling near the offered load: fewer agents than that rarely suffice.
-    hi = max(1, int(arrival_rate * mean_handle))
+    hi = min(max_agents, max(1, int(arrival_rate * mean_handle)))
     lo = 0
     while not ok(hi):
         lo = hi

@@ -9,11 +9,19 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.models import AgentSkill, User
-from cloudwindow.catalog.models import ServiceItem
+from cloudwindow.catalog.models import ServiceItem, SkillGroup
 from cloudwindow.db import utcnow
 from cloudwindow.queueing.models import AgentStatus, Ticket
 from cloudwindow.queueing.rules import expected_wait_seconds
-from cloudwindow.queueing.schemas import AgentRef, AgentStateView, TicketView
+from cloudwindow.queueing.schemas import (
+    AgentBoard,
+    AgentRef,
+    AgentStateView,
+    GroupBoard,
+    QueueOverview,
+    TicketBoard,
+    TicketView,
+)
 from cloudwindow.queueing.states import AgentState, TicketState
 
 # Until a skill group has finished sessions today, assume this mean handle time.
@@ -147,3 +155,87 @@ async def queued_in_group(session: AsyncSession, skill_group: str) -> list[Ticke
         .order_by(Ticket.rank, Ticket.enqueued_at, Ticket.id)
     )
     return list(rows)
+
+
+async def overview(session: AsyncSession, ticket_limit: int = 200) -> QueueOverview:
+    """The supervisor's boards: per skill group, every agent, the active tickets."""
+    now = utcnow()
+    names = {g.code: g.name for g in await session.scalars(select(SkillGroup))}
+    users = {
+        u.id: u.display_name
+        for u in await session.scalars(
+            select(User).join(AgentStatus, AgentStatus.user_id == User.id)
+        )
+    }
+    statuses = list(await session.scalars(select(AgentStatus).order_by(AgentStatus.user_id)))
+    active = list(
+        await session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.state.in_(
+                    [
+                        TicketState.QUEUED.value,
+                        TicketState.OFFERED.value,
+                        TicketState.IN_SESSION.value,
+                    ]
+                )
+            )
+            .order_by(Ticket.rank, Ticket.enqueued_at, Ticket.id)
+            .limit(ticket_limit)
+        )
+    )
+    waiting = (
+        await session.execute(
+            select(Ticket.skill_group_code, func.count(), func.min(Ticket.enqueued_at))
+            .where(Ticket.state == TicketState.QUEUED.value)
+            .group_by(Ticket.skill_group_code)
+        )
+    ).all()
+    skills = (await session.execute(select(AgentSkill.skill_group_code, AgentSkill.user_id))).all()
+    state_of = {s.user_id: s.state for s in statuses}
+    groups: dict[str, GroupBoard] = {}
+    for code, name in names.items():
+        groups[code] = GroupBoard(
+            skill_group_code=code, name=name, waiting=0, longest_wait_seconds=0, agents={}
+        )
+    for code, count, oldest in waiting:
+        groups[code].waiting = int(count)
+        groups[code].longest_wait_seconds = round((now - oldest).total_seconds(), 1)
+    for code, user_id in skills:
+        state = state_of.get(user_id)
+        if state and code in groups:
+            groups[code].agents[state] = groups[code].agents.get(state, 0) + 1
+    numbers = {t.id: t.number for t in active}
+    items = {
+        i.code: i.name
+        for i in await session.scalars(
+            select(ServiceItem).where(ServiceItem.code.in_({t.service_item_code for t in active}))
+        )
+    }
+    return QueueOverview(
+        groups=sorted(groups.values(), key=lambda g: (-g.waiting, g.skill_group_code)),
+        agents=[
+            AgentBoard(
+                user_id=s.user_id,
+                display_name=users.get(s.user_id, ""),
+                state=s.state,
+                reason=s.reason,
+                since=s.since,
+                ticket_number=numbers.get(s.ticket_id) if s.ticket_id else None,
+            )
+            for s in statuses
+        ],
+        tickets=[
+            TicketBoard(
+                id=t.id,
+                number=t.number,
+                state=t.state,
+                skill_group_code=t.skill_group_code,
+                service_item_name=items.get(t.service_item_code, ""),
+                priority=t.priority,
+                enqueued_at=t.enqueued_at,
+                agent_name=users.get(t.agent_id) if t.agent_id else None,
+            )
+            for t in active
+        ],
+    )

@@ -15,7 +15,8 @@ returns to its place in line, not to the back.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable
 from dataclasses import dataclass
 from heapq import heapify, heappop, heappush
 from itertools import count
@@ -94,9 +95,7 @@ def is_eligible(ticket: WaitingTicket, agent: ReadyAgent, now: float) -> bool:
 
 
 def route(
-    tickets: list[WaitingTicket] | tuple[WaitingTicket, ...],
-    agents: list[ReadyAgent] | tuple[ReadyAgent, ...],
-    now: float,
+    tickets: Iterable[WaitingTicket], agents: Iterable[ReadyAgent], now: float
 ) -> list[Assignment]:
     """The batch routing decision at ``now``, in the order the decisions are made.
 
@@ -125,7 +124,7 @@ class _Queue:
         "_thresholds",
         "centres",
         "excluded",
-        "head_seq",
+        "head",
         "heap",
         "key",
         "live",
@@ -142,7 +141,7 @@ class _Queue:
         ordered = sorted(rings, key=lambda r: r.after_seconds)
         self.heap: list[tuple[float, int, int]] = []  # (enqueued_at, id, seq), lazy deletion
         self.live = 0
-        self.head_seq = -1  # seq of the head last pushed to the global heads heap
+        self.head: _Head | None = None  # this queue's entry in the sorted heads list
         # Cumulative eligible centres once the first i+1 rings (by opening time) are open.
         thresholds: list[float] = []
         centres: list[frozenset[int] | None] = []
@@ -172,32 +171,34 @@ class _AgentHeap:
 
 
 _QueueKey = tuple[str, int, tuple[RingStep, ...], frozenset[int]]
-# (rank, enqueued_at, id, seq, push number, queue): the push number is unique, so tuple
-# comparison never reaches the queue object even when a ticket is pushed twice.
-_Head = tuple[int, float, int, int, int, _Queue]
+# (rank, enqueued_at, id, seq, queue): seq is unique, so ordering never compares queues.
+_Head = tuple[int, float, int, int, _Queue]
 
 
 class Router:
     """Incremental routing index; decisions identical to ``route``'s sequential greedy.
 
     Tickets live in queues keyed by (skill group, rank, rings, excluded agents), each a
-    heap on (enqueued_at, id); the queue heads sit in one global heap on
-    (rank, enqueued_at, id). Agents live in heaps on (idle_since, id) per (skill, centre)
-    and per (skill, any centre). All heaps use lazy deletion (entries carry a sequence
-    number; an entry is live while its id maps to that number).
+    heap on (enqueued_at, id). The current head of every non-empty queue sits in one
+    list sorted on (rank, enqueued_at, id) (bisect: one entry per queue, replaced when the
+    head changes, so the walk below meets no stale entries; the insertion memmove is one
+    pointer per queue). Agents live in heaps on
+    (idle_since, id) per (skill, centre) and per (skill, any centre). The heaps use lazy
+    deletion: entries carry a sequence number and are live while their id maps to it.
 
     A decision walks the queue heads in global order and stops at the first one with an
     eligible free agent; a head without one blocks its whole queue (monotone
-    eligibility, see ``_Queue``). Cost per decision: O(heads visited · centres per ring ·
-    log), independent of queue length.
+    eligibility, see ``_Queue``). Cost per decision: O(heads visited · centres in the
+    open rings), independent of queue length; a head whose skill no ready agent holds is
+    skipped with one dict lookup.
 
     Excluded agents: tickets with different ``excluded_agents`` go to different queues, so
     the monotonicity argument stays exact and a later ticket overtakes an earlier one of
     the same class only when the earlier one is not eligible for that agent. Declined
     tickets are rare, so this adds few queues; in the worst case (every ticket declined by
     a different agent) the cost degrades to linear in the number of such tickets. Finding
-    the best non-excluded agent walks the agent heap best-first, skipping at most
-    ``len(excluded_agents)`` entries.
+    the best non-excluded agent walks the agent heap best-first, visiting only the
+    excluded (and not yet purged) entries ahead of the answer.
     """
 
     def __init__(self) -> None:
@@ -205,7 +206,7 @@ class Router:
         self._tickets: dict[int, tuple[WaitingTicket, int, _Queue]] = {}
         self._ticket_seq: dict[int, int] = {}
         self._queues: dict[_QueueKey, _Queue] = {}
-        self._heads: list[_Head] = []
+        self._heads: list[_Head] = []  # sorted
         self._agents: dict[int, ReadyAgent] = {}
         self._agent_seq: dict[int, int] = {}
         self._agent_heaps: dict[tuple[str, int | None], _AgentHeap] = {}
@@ -214,6 +215,11 @@ class Router:
     def ticket_count(self) -> int:
         """Number of waiting tickets in the index."""
         return len(self._tickets)
+
+    @property
+    def queue_count(self) -> int:
+        """Number of non-empty queues: what the cost of a decision grows with."""
+        return len(self._queues)
 
     @property
     def agent_count(self) -> int:
@@ -256,6 +262,7 @@ class Router:
         if queue.live == 0:
             del self._queues[queue.key]
             queue.heap.clear()
+            self._drop_head(queue)
         else:
             self._refresh_head(queue)
         return ticket
@@ -266,27 +273,24 @@ class Router:
         heapify(queue.heap)
 
     def _refresh_head(self, queue: _Queue) -> None:
-        # Keeps the invariant: every non-empty queue's current head has a live entry in
-        # the global heads heap (stale or duplicate entries are harmless, see _decide).
+        # Keeps the invariant: the heads list holds exactly the current head of every
+        # non-empty queue, and every queue's heap top is live.
         heap, seqs = queue.heap, self._ticket_seq
         while seqs.get(heap[0][1]) != heap[0][2]:
             heappop(heap)
         enqueued_at, ticket_id, seq = heap[0]
-        if seq != queue.head_seq:
-            queue.head_seq = seq
-            head = (queue.rank, enqueued_at, ticket_id, seq, next(self._seq), queue)
-            heappush(self._heads, head)
-            if len(self._heads) > 2 * len(self._queues) + _COMPACT_SLACK:
-                self._compact_heads()
+        if queue.head is not None and queue.head[3] == seq:
+            return
+        self._drop_head(queue)
+        queue.head = (queue.rank, enqueued_at, ticket_id, seq, queue)
+        insort(self._heads, queue.head)
 
-    def _compact_heads(self) -> None:
-        heads: list[_Head] = []
-        for queue in self._queues.values():
-            enqueued_at, ticket_id, seq = queue.heap[0]  # clean: _refresh_head ran last
-            queue.head_seq = seq
-            heads.append((queue.rank, enqueued_at, ticket_id, seq, next(self._seq), queue))
-        heapify(heads)
-        self._heads = heads
+    def _drop_head(self, queue: _Queue) -> None:
+        if queue.head is not None:
+            i = bisect_left(self._heads, queue.head)
+            assert self._heads[i] is queue.head
+            del self._heads[i]
+            queue.head = None
 
     # ---- agents --------------------------------------------------------------------------
 
@@ -348,11 +352,11 @@ class Router:
 
     def _best_agent(self, queue: _Queue, enqueued_at: float, now: float) -> int | None:
         """Longest-idle eligible agent for a ticket of ``queue`` enqueued at ``enqueued_at``."""
-        centres = queue.centres_at(now - enqueued_at)
         heaps = self._agent_heaps
         anywhere = heaps.get((queue.skill, None))
-        if anywhere is None:  # nobody ready holds the skill
+        if anywhere is None:  # nobody ready holds the skill: the cheap, common rejection
             return None
+        centres = queue.centres_at(now - enqueued_at)
         if centres is None:
             found = self._best_in(anywhere, queue.excluded)
             return None if found is None else found[1]
@@ -378,29 +382,12 @@ class Router:
         The globally first ticket (rank, enqueued_at, id) that has an eligible ready agent,
         with its longest-idle eligible agent; None when no ticket can be served.
         """
-        heads, seqs = self._heads, self._ticket_seq
-        while heads and seqs.get(heads[0][2]) != heads[0][3]:
-            heappop(heads)
-        if not heads or not self._agents:
+        if not self._agents:
             return None
-        # Walk the heads heap best-first (sorted order without popping). Entries that are
-        # live but no longer their queue's head (an earlier ticket was re-added) are still
-        # real tickets in the right global order, so visiting them is harmless.
-        blocked: set[_Queue] = set()
-        frontier: list[tuple[_Head, int]] = [(heads[0], 0)]
-        size = len(heads)
-        while frontier:
-            head, i = heappop(frontier)
-            for child in (2 * i + 1, 2 * i + 2):
-                if child < size:
-                    heappush(frontier, (heads[child], child))
-            _, enqueued_at, ticket_id, seq, _, queue = head
-            if seqs.get(ticket_id) != seq or queue in blocked:
-                continue
+        for _, enqueued_at, ticket_id, _, queue in self._heads:
             agent_id = self._best_agent(queue, enqueued_at, now)
             if agent_id is not None:
-                return self._assign(ticket_id, agent_id)
-            blocked.add(queue)
+                return self._assign(ticket_id, agent_id)  # ends the walk: heads changes
         return None
 
     def assign_all(self, now: float) -> list[Assignment]:
@@ -410,21 +397,17 @@ class Router:
         head finds no agent is dropped for the rest of the call (agents only get taken),
         so the cost is O((decisions + queues) · log) rather than per-decision walks.
         """
-        pending: list[_Head] = []
-        for queue in self._queues.values():
-            enqueued_at, ticket_id, seq = queue.heap[0]  # clean: _refresh_head ran last
-            pending.append((queue.rank, enqueued_at, ticket_id, seq, 0, queue))
-        heapify(pending)
+        pending = list(self._heads)  # sorted, hence already a heap
         out: list[Assignment] = []
         while pending and self._agents:
-            _, enqueued_at, ticket_id, _, _, queue = heappop(pending)
+            _, enqueued_at, ticket_id, _, queue = heappop(pending)
             agent_id = self._best_agent(queue, enqueued_at, now)
             if agent_id is None:
                 continue  # the queue is blocked for the rest of this call
             out.append(self._assign(ticket_id, agent_id))
             if queue.live:
                 enqueued_at, ticket_id, seq = queue.heap[0]
-                heappush(pending, (queue.rank, enqueued_at, ticket_id, seq, 0, queue))
+                heappush(pending, (queue.rank, enqueued_at, ticket_id, seq, queue))
         return out
 
 

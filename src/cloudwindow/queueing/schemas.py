@@ -57,3 +57,37 @@ class AgentStateView(BaseModel):
     ticket: TicketView | None = None
     wrap_up_until: datetime | None = None
     seat_id: int | None = None
+
+
+class GroupBoard(BaseModel):
+    skill_group_code: str
+    name: str
+    waiting: int
+    longest_wait_seconds: float
+    agents: dict[str, int]
+
+
+class AgentBoard(BaseModel):
+    user_id: int
+    display_name: str
+    state: str
+    reason: str
+    since: datetime
+    ticket_number: str | None = None
+
+
+class TicketBoard(BaseModel):
+    id: int
+    number: str
+    state: str
+    skill_group_code: str
+    service_item_name: str
+    priority: str
+    enqueued_at: datetime
+    agent_name: str | None = None
+
+
+class QueueOverview(BaseModel):
+    groups: list[GroupBoard]
+    agents: list[AgentBoard]
+    tickets: list[TicketBoard]

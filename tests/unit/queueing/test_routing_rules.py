@@ -77,9 +77,7 @@ def brute_force(
             ok = True
             for t in order:
                 before = {holder[u.id] for u in order[: pos[t.id]] if u.id in holder}
-                free = [
-                    a for a in agents if a.id not in before and eligible_ref(t, a, now)
-                ]
+                free = [a for a in agents if a.id not in before and eligible_ref(t, a, now)]
                 best = min(free, key=lambda a: (a.idle_since, a.id), default=None)
                 mine = holder.get(t.id)
                 if (best is None) != (mine is None) or (
@@ -161,9 +159,7 @@ def ticket(
     return WaitingTicket(id, skill, rank, at, rings, excluded)
 
 
-def agent(
-    id: int = 1, skills: str = "a", centre: int | None = 1, idle: float = 0.0
-) -> ReadyAgent:
+def agent(id: int = 1, skills: str = "a", centre: int | None = 1, idle: float = 0.0) -> ReadyAgent:
     return ReadyAgent(id, frozenset(skills), centre, idle)
 
 

@@ -373,6 +373,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/service-categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Service Categories
+         * @description Categories of the items offered on the cloud window, most items first (kiosk).
+         */
+        get: operations["list_service_categories"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/service-items/export": {
         parameters: {
             query?: never;
@@ -755,6 +775,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/queue/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Queue Overview
+         * @description Waiting tickets and agents per skill group, every agent's state, active tickets.
+         */
+        get: operations["queue_overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -799,6 +839,24 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AgentBoard */
+        AgentBoard: {
+            /** User Id */
+            user_id: number;
+            /** Display Name */
+            display_name: string;
+            /** State */
+            state: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /** Ticket Number */
+            ticket_number?: string | null;
+        };
         /**
          * Audience
          * @enum {string}
@@ -837,6 +895,13 @@ export interface components {
              * @description An .xlsx or .csv catalogue file
              */
             file: string;
+        };
+        /** CategoryOut */
+        CategoryOut: {
+            /** Category */
+            category: string;
+            /** Count */
+            count: number;
         };
         /** DepartmentCreate */
         DepartmentCreate: {
@@ -908,6 +973,21 @@ export interface components {
          * @enum {string}
          */
         ExportFormat: "xlsx" | "csv";
+        /** GroupBoard */
+        GroupBoard: {
+            /** Skill Group Code */
+            skill_group_code: string;
+            /** Name */
+            name: string;
+            /** Waiting */
+            waiting: number;
+            /** Longest Wait Seconds */
+            longest_wait_seconds: number;
+            /** Agents */
+            agents: {
+                [key: string]: number;
+            };
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1136,6 +1216,15 @@ export interface components {
          * @enum {string}
          */
         Peripheral: "id_card_reader" | "document_camera" | "printer" | "signature_pad" | "fingerprint_reader" | "face_camera" | "receipt_printer" | "card_issuer";
+        /** QueueOverview */
+        QueueOverview: {
+            /** Groups */
+            groups: components["schemas"]["GroupBoard"][];
+            /** Agents */
+            agents: components["schemas"]["AgentBoard"][];
+            /** Tickets */
+            tickets: components["schemas"]["TicketBoard"][];
+        };
         /** RegionCreate */
         RegionCreate: {
             /** Name */
@@ -1520,6 +1609,28 @@ export interface components {
             /** Peripherals */
             peripherals?: components["schemas"]["Peripheral"][] | null;
             status?: components["schemas"]["TerminalStatus"] | null;
+        };
+        /** TicketBoard */
+        TicketBoard: {
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** State */
+            state: string;
+            /** Skill Group Code */
+            skill_group_code: string;
+            /** Service Item Name */
+            service_item_name: string;
+            /** Priority */
+            priority: string;
+            /**
+             * Enqueued At
+             * Format: date-time
+             */
+            enqueued_at: string;
+            /** Agent Name */
+            agent_name?: string | null;
         };
         /** UserCreate */
         UserCreate: {
@@ -2993,6 +3104,47 @@ export interface operations {
             };
         };
     };
+    list_service_categories: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryOut"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     export_service_items: {
         parameters: {
             query?: {
@@ -4287,6 +4439,47 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    queue_overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueOverview"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
