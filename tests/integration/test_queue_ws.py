@@ -100,6 +100,14 @@ def test_kiosk_queues_agent_answers_and_ends_with_wrap_up(queue_server: LiveServ
     assert ready["data"]["state"] == "ready"
     kiosk.close()
     agent.close()
+    # The supervisor's figures count one answered session for the group and the site.
+    with queue_server.as_user("supervisor") as sup:
+        report = sup.get("/api/queue/metrics", params={"window": "15m"}).json()
+    group = next(g for g in report["skill_groups"] if g["key"] == "social-security")
+    assert group["offered"] == 1 and group["answered"] == 1
+    assert group["answered_within_target"] == 1 and group["service_level"] == 1.0
+    assert group["abandoned"] == 0 and group["average_handle_seconds"] is not None
+    assert [s["answered"] for s in report["sites"]] == [1]
 
 
 def test_missed_offer_returns_ticket_to_its_place(queue_server: LiveServer) -> None:
@@ -228,3 +236,28 @@ def test_a_kiosk_that_vanishes_is_abandoned_after_grace(queue_server: LiveServer
     assert current is None  # no active ticket any more
     probe.close()
     assert ticket["state"] == "queued"  # it was waiting when the kiosk left
+
+
+def test_staffing_plan_for_planners(queue_server: LiveServer) -> None:
+    with queue_server.as_user("supervisor") as sup:
+        plan = sup.get(
+            "/api/staffing/erlang",
+            params={
+                "arrivals_per_hour": 120,
+                "mean_handle_seconds": 300,
+                "target_answer_seconds": 20,
+                "target_level": 0.8,
+                "mean_patience_seconds": 180,
+            },
+        ).json()
+        # 120/h x 300 s = 10 erlangs; Erlang C needs 14 agents for 80 % in 20 s.
+        assert plan["traffic_erlangs"] == 10 and plan["agents_needed"] == 14
+        assert plan["agents_needed_with_abandonment"] <= 14
+        levels = [r["service_level"] for r in plan["rows"]]
+        assert levels == sorted(levels)
+        bad = sup.get(
+            "/api/staffing/erlang", params={"arrivals_per_hour": -1, "mean_handle_seconds": 300}
+        )
+        assert bad.status_code == 422 and bad.json()["error_id"] == "validation-failed"
+    with queue_server.as_user("agent01") as agent:
+        assert agent.get("/api/queue/overview").status_code == 403

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from cloudwindow.accounts.deps import require
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
-from cloudwindow.queueing import queries
-from cloudwindow.queueing.schemas import QueueOverview
+from cloudwindow.errors import RuleViolation
+from cloudwindow.queueing import queries, staffing
+from cloudwindow.queueing.schemas import MetricsReport, QueueOverview, StaffingPlan
 from cloudwindow.services import Services, get_services
 
 router = APIRouter(prefix="/api", tags=["queue"])
@@ -24,3 +25,43 @@ async def queue_overview(
     """Waiting tickets and agents per skill group, every agent's state, active tickets."""
     async with services.db.read() as session:
         return await queries.overview(session)
+
+
+@router.get("/queue/metrics", response_model=MetricsReport, operation_id="queue_metrics")
+async def queue_metrics(
+    services: Annotated[Services, Depends(get_services)],
+    _: Annotated[Principal, Depends(require(Permission.QUEUE_MONITOR))],
+    window: Annotated[str, Query(pattern="^(today|15m)$")] = "today",
+    target_answer_seconds: Annotated[int, Query(ge=1, le=3600)] = 60,
+) -> MetricsReport:
+    """Per skill group and per site: waiting, longest wait, agents by state, service level
+    (answered within the target), average speed of answer, abandonment, handle time."""
+    async with services.db.read() as session:
+        return await queries.metrics(session, window, target_answer_seconds)
+
+
+@router.get("/staffing/erlang", response_model=StaffingPlan, operation_id="staffing_erlang")
+async def staffing_erlang(
+    _: Annotated[Principal, Depends(require(Permission.QUEUE_MONITOR))],
+    arrivals_per_hour: Annotated[float, Query(ge=0, le=100_000)],
+    mean_handle_seconds: Annotated[float, Query(ge=1, le=36_000)],
+    target_answer_seconds: Annotated[float, Query(ge=0, le=3600)] = 60,
+    target_level: Annotated[float, Query(gt=0, lt=1)] = 0.8,
+    mean_patience_seconds: Annotated[float | None, Query(ge=1, le=36_000)] = None,
+) -> StaffingPlan:
+    """Erlang C (and, with a mean patience, Erlang A) staffing for planners: agents needed
+    for the service-level target and the measures around that number."""
+    try:
+        return staffing.plan(
+            arrivals_per_hour,
+            mean_handle_seconds,
+            target_answer_seconds,
+            target_level,
+            mean_patience_seconds,
+        )
+    except ValueError as exc:
+        raise RuleViolation(
+            "staffing-infeasible",
+            "按此参数无法给出排班建议",
+            f"No staffing answer for these figures: {exc}",
+        ) from exc

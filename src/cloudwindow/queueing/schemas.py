@@ -91,3 +91,45 @@ class QueueOverview(BaseModel):
     groups: list[GroupBoard]
     agents: list[AgentBoard]
     tickets: list[TicketBoard]
+
+
+class StaffingRow(BaseModel):
+    agents: int
+    service_level: float
+    asa_seconds: float | None
+    p_wait: float
+    p_abandon: float | None = None
+    service_level_with_abandonment: float | None = None
+
+
+class StaffingPlan(BaseModel):
+    traffic_erlangs: float
+    agents_needed: int
+    agents_needed_with_abandonment: int | None = None
+    rows: list[StaffingRow]
+
+
+class QueueMetrics(BaseModel):
+    """Live figures of one skill group or site over one window."""
+
+    key: str
+    name: str
+    waiting: int
+    longest_wait_seconds: float
+    agents: dict[str, int]
+    offered: int  # tickets that entered the queue in the window
+    answered: int
+    answered_within_target: int
+    service_level: float | None  # answered within target / (answered + abandoned)
+    average_speed_of_answer_seconds: float | None
+    abandoned: int
+    abandonment_rate: float | None
+    average_handle_seconds: float | None
+
+
+class MetricsReport(BaseModel):
+    window: str
+    since: datetime
+    target_answer_seconds: int
+    skill_groups: list[QueueMetrics]
+    sites: list[QueueMetrics]
