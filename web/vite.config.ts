@@ -37,6 +37,7 @@ export default defineConfig({
       '/api': backend,
       '/healthz': backend,
       '/openapi.json': backend,
+      '/ws': { target: backend, ws: true },
     },
   },
   test: {

@@ -1,5 +1,10 @@
-import { createApp, h } from 'vue'
-import ComingSoon from '@/lib/components/ComingSoon.vue'
+import { createApp } from 'vue'
+import ElementPlus from 'element-plus'
+import 'element-plus/dist/index.css'
+import { i18n } from '@/lib/i18n'
+import AgentApp from './AgentApp.vue'
+// Same look as the admin console.
+import '../console/console.css'
 
-// Placeholder until the agent front end is built.
-createApp({ render: () => h(ComingSoon, { title: '云窗口 · 坐席工作台' }) }).mount('#app')
+document.documentElement.lang = i18n.global.locale.value
+createApp(AgentApp).use(i18n).use(ElementPlus).mount('#app')

@@ -69,6 +69,12 @@ export const consolePages: RouteRecordRaw[] = [
     component: () => import('./views/UsersView.vue'),
     meta: { titleKey: 'menu.users', perm: P.usersRead, writePerm: P.usersWrite, group: 'menu.groupAccounts' },
   },
+  {
+    path: 'queue',
+    name: 'queue',
+    component: () => import('./views/QueueView.vue'),
+    meta: { titleKey: 'menu.queue', perm: P.queueMonitor, group: 'menu.groupMonitor' },
+  },
 ]
 
 /** The first page the signed-in user may open, or the no-access page. */

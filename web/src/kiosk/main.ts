@@ -1,5 +1,8 @@
-import { createApp, h } from 'vue'
-import ComingSoon from '@/lib/components/ComingSoon.vue'
+import { createApp } from 'vue'
+import { i18n } from '@/lib/i18n'
+import KioskApp from './KioskApp.vue'
+import './kiosk.css'
 
-// Placeholder until the kiosk front end is built.
-createApp({ render: () => h(ComingSoon, { title: '云窗口 · 智能柜台' }) }).mount('#app')
+// The kiosk is touch-first and self-styled: no Element Plus here, so it stays light.
+document.documentElement.lang = i18n.global.locale.value
+createApp(KioskApp).use(i18n).mount('#app')

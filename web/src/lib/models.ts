@@ -54,6 +54,15 @@ export type Seat = S['SeatOut']
 export type SeatCreate = S['SeatCreate']
 export type SeatUpdate = S['SeatUpdate']
 
+export type ServiceCategory = S['CategoryOut']
+export type DeviceMe = S['DeviceMe']
+export type EnrollResponse = S['EnrollResponse']
+
+export type QueueOverview = S['QueueOverview']
+export type GroupBoard = S['GroupBoard']
+export type AgentBoard = S['AgentBoard']
+export type TicketBoard = S['TicketBoard']
+
 export interface Page<T> {
   items: T[]
   total: number

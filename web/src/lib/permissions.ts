@@ -8,6 +8,8 @@ export const PERMISSIONS = {
   usersRead: 'users.read',
   usersWrite: 'users.write',
   auditRead: 'audit.read',
+  queueMonitor: 'queue.monitor',
+  agentDesk: 'agent.desk',
 } as const
 
 /** True when `granted` holds `needed` exactly, or a wildcard "*" / "catalog.*" covering it. */

@@ -4,6 +4,7 @@ import zhCN from '../i18n/zh-CN'
 import en from '../i18n/en'
 import { enumLabel, i18n, normaliseLocale } from '../i18n'
 import * as enums from '../enums'
+import * as queue from '../queue'
 
 describe('hasPermission', () => {
   it('matches exact permissions and wildcards', () => {
@@ -40,6 +41,10 @@ describe('i18n', () => {
       ['peripheral', enums.PERIPHERALS],
       ['equipment', enums.SEAT_EQUIPMENT],
       ['language', enums.LANGUAGES],
+      ['priority', queue.PRIORITIES],
+      ['ticketState', queue.TICKET_STATES],
+      ['agentState', queue.AGENT_STATES],
+      ['notReadyReason', queue.NOT_READY_REASONS],
     ]
     for (const [group, values] of groups) {
       for (const v of values) {
@@ -64,7 +69,7 @@ describe('i18n', () => {
     for (const locale of ['zh-CN', 'en'] as const) {
       i18n.global.locale.value = locale
       for (const key of keys(zhCN)) {
-        const out = i18n.global.t(key, { name: 'N', field: 'F', row: 1, status: 500, total: 3, promised: 1, legal: 2, created: 1, updated: 2, time: 'T' })
+        const out = i18n.global.t(key, { name: 'N', field: 'F', row: 1, status: 500, total: 3, promised: 1, legal: 2, created: 1, updated: 2, time: 'T', count: 4, days: 5, number: 'A001' })
         expect(out, `${locale}:${key}`).not.toBe(key)
         expect(out, `${locale}:${key}`).not.toMatch(/[{}]/)
       }
