@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     routing_overflow_seconds: list[int] = Field(default_factory=lambda: [30])
     disconnect_grace_seconds: int = 60  # a vanished kiosk may come back this long
     queue_tick_seconds: float = 1.0  # matcher/sweeper timer (they also wake on changes)
+    position_min_interval_seconds: float = 1.0  # position pushes at most this often
+    position_refresh_seconds: float = 5.0  # and at least this often (changes on other nodes)
     log_json: bool = True
     log_level: str = "INFO"
     node_name: str = "node-1"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.models import AgentSkill, User
@@ -89,6 +89,35 @@ def move_agent(
     if target in (AgentState.READY, AgentState.NOT_READY, AgentState.OFFLINE):
         status.ticket_id = None
         status.wrap_up_until = None
+
+
+# Locking (PostgreSQL; SQLite serialises writers and ignores these clauses):
+# - always the agent's row before the ticket's row, in every action, so two transactions
+#   never wait on each other in opposite orders (no deadlocks);
+# - FOR NO KEY UPDATE, not FOR UPDATE: we never change keys, and the weaker lock does not
+#   conflict with the KEY SHARE locks that inserting ticket_log / agent_state_log rows
+#   takes on the rows they reference;
+# - populate_existing, so a row read earlier in the transaction is re-read once locked.
+async def lock_agent(
+    session: AsyncSession, user_id: int, *, skip_locked: bool = False
+) -> AgentStatus | None:
+    return await session.scalar(
+        select(AgentStatus)
+        .where(AgentStatus.user_id == user_id)
+        .with_for_update(key_share=True, skip_locked=skip_locked)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def lock_ticket(
+    session: AsyncSession, ticket_id: int, *, skip_locked: bool = False
+) -> Ticket | None:
+    return await session.scalar(
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .with_for_update(key_share=True, skip_locked=skip_locked)
+        .execution_options(populate_existing=True)
+    )
 
 
 async def _notify_ticket(session: AsyncSession, out: Outbox, ticket: Ticket) -> TicketView:
@@ -169,9 +198,19 @@ async def do_take_ticket(services: Services, principal: Principal, body: TakeTic
 
 
 async def _own_ticket(session: AsyncSession, principal: Principal, ticket_id: int) -> Ticket:
-    ticket = await session.get(Ticket, ticket_id, with_for_update=True)
-    if ticket is None or ticket.owner != principal.ident:
+    """The caller's ticket, locked (after its agent's row, if one is ringing)."""
+    peek = await session.get(Ticket, ticket_id)
+    if peek is None or peek.owner != principal.ident:
         raise TicketNotFound({"ticket_id": ticket_id})
+    if peek.agent_id is not None:
+        await lock_agent(session, peek.agent_id)
+    ticket = await lock_ticket(session, ticket_id)
+    assert ticket is not None  # tickets are never deleted
+    if ticket.agent_id not in (None, peek.agent_id):
+        # Offered to someone else between the peek and the lock (rare): lock that agent
+        # too. Out of order, so PostgreSQL may abort one of two such transactions as a
+        # deadlock; the caller then gets an error and nothing is half-written.
+        await lock_agent(session, ticket.agent_id)
     return ticket
 
 
@@ -180,7 +219,7 @@ async def _release_agent(session: AsyncSession, out: Outbox, ticket: Ticket, now
     (its idle time is not reset, it did nothing wrong)."""
     if ticket.agent_id is None:
         return
-    status = await session.get(AgentStatus, ticket.agent_id, with_for_update=True)
+    status = await session.get(AgentStatus, ticket.agent_id)  # locked by the caller
     if status is not None and status.state == AgentState.OFFERED and status.ticket_id == ticket.id:
         idle = status.idle_since
         move_agent(session, status, AgentState.READY, now=now)
@@ -216,24 +255,22 @@ async def do_request_callback(
 
 async def do_mark_disconnected(services: Services, principal: Principal, connected: bool) -> None:
     """A kiosk's last socket closed (or it came back): start (or stop) the grace period
-    after which its waiting ticket counts as abandoned."""
-    async with unit_of_work(services) as (session, _):
-        tickets = await session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.owner == principal.ident, Ticket.state.in_([s.value for s in TICKET_WAITING])
-            )
-            .with_for_update()
-        )
-        for ticket in tickets:
-            ticket.disconnected_at = None if connected else utcnow()
+    after which its waiting ticket counts as abandoned. One UPDATE, no row locks held."""
+    waiting = [s.value for s in TICKET_WAITING]
+    stmt = update(Ticket).where(Ticket.owner == principal.ident, Ticket.state.in_(waiting))
+    if connected:
+        stmt = stmt.where(Ticket.disconnected_at.is_not(None)).values(disconnected_at=None)
+    else:
+        stmt = stmt.values(disconnected_at=utcnow())
+    async with services.db.transaction() as session:
+        await session.execute(stmt)
 
 
 # Agents ----------------------------------------------------------------------------------
 async def _status_for(session: AsyncSession, principal: Principal) -> AgentStatus:
     if "agent" not in principal.roles:
         raise not_an_agent()
-    status = await session.get(AgentStatus, principal.id, with_for_update=True)
+    status = await lock_agent(session, principal.id)
     if status is None:
         status = AgentStatus(
             user_id=principal.id,
@@ -272,7 +309,7 @@ async def _offered_ticket(
     session: AsyncSession, principal: Principal, ticket_id: int
 ) -> tuple[AgentStatus, Ticket]:
     status = await _status_for(session, principal)
-    ticket = await session.get(Ticket, ticket_id, with_for_update=True)
+    ticket = await lock_ticket(session, ticket_id)
     if (
         ticket is None
         or ticket.state != TicketState.OFFERED
@@ -334,7 +371,7 @@ async def do_end_session(
     """The agent ends the session: the ticket is completed, the agent wraps up."""
     async with unit_of_work(services) as (session, out):
         status = await _status_for(session, principal)
-        ticket = await session.get(Ticket, ticket_id, with_for_update=True)
+        ticket = await lock_ticket(session, ticket_id)
         if ticket is None or ticket.agent_id != principal.id:
             raise TicketNotFound({"ticket_id": ticket_id})
         now = utcnow()
@@ -368,9 +405,7 @@ async def do_match(services: Services, max_tickets: int = 2000) -> int:
         now = utcnow()
         statuses = list(
             await session.scalars(
-                select(AgentStatus)
-                .where(AgentStatus.state == AgentState.READY.value)
-                .with_for_update(skip_locked=True)
+                select(AgentStatus).where(AgentStatus.state == AgentState.READY.value)
             )
         )
         if not statuses:
@@ -400,13 +435,11 @@ async def do_match(services: Services, max_tickets: int = 2000) -> int:
                 )
                 .order_by(Ticket.rank, Ticket.enqueued_at, Ticket.id)
                 .limit(max_tickets)
-                .with_for_update(skip_locked=True)
             )
         )
         if not tickets:
             return 0
         by_id = {t.id: t for t in tickets}
-        status_by_id = {s.user_id: s for s in statuses}
         decisions = rules.route(
             [
                 rules.WaitingTicket(
@@ -431,8 +464,19 @@ async def do_match(services: Services, max_tickets: int = 2000) -> int:
             _epoch(now),
         )
         expires = now + timedelta(seconds=services.settings.offer_ring_seconds)
+        made = 0
         for decision in decisions:
-            ticket, status = by_id[decision.ticket_id], status_by_id[decision.agent_id]
+            # Candidates were read unlocked, so only the chosen pair is locked, agent
+            # before ticket, and re-checked. A pair another node holds or has just changed
+            # is left for the next round.
+            status = await lock_agent(session, decision.agent_id, skip_locked=True)
+            if status is None or status.state != AgentState.READY:
+                continue
+            locked = await lock_ticket(session, decision.ticket_id, skip_locked=True)
+            if locked is None or locked.state != TicketState.QUEUED:
+                continue
+            ticket = locked
+            made += 1
             move_ticket(session, ticket, TicketState.OFFERED, "router")
             ticket.agent_id, ticket.offered_at, ticket.offer_expires_at = (
                 status.user_id,
@@ -452,54 +496,110 @@ async def do_match(services: Services, max_tickets: int = 2000) -> int:
                 },
             )
             await _notify_agent(session, out, status)
-    if decisions:
+    if made:
         services.signals.queue_changed({by_id[d.ticket_id].skill_group_code for d in decisions})
-    return len(decisions)
+    return made
 
 
 async def do_sweep(services: Services) -> None:
-    """Timers: offers that rang out, wrap-ups that ended, kiosks that never came back."""
+    """Timers: offers that rang out, wrap-ups that ended, kiosks that never came back.
+
+    Candidates are read first; each is then settled in its own short transaction with its
+    own locks (agent before ticket, skipping rows another transaction holds), so the
+    sweeper never holds many locks at once or blocks the people it is sweeping after."""
     now = utcnow()
-    changed: set[str] = set()
-    async with unit_of_work(services) as (session, out):
-        for ticket in await session.scalars(
-            select(Ticket)
-            .where(Ticket.state == TicketState.OFFERED.value, Ticket.offer_expires_at < now)
-            .with_for_update(skip_locked=True)
-        ):
-            status = (
-                await session.get(AgentStatus, ticket.agent_id, with_for_update=True)
-                if ticket.agent_id is not None
-                else None
-            )
-            await _return_to_queue(session, out, ticket, "system", "offer rang out")
-            if status is not None and status.state == AgentState.OFFERED:
-                move_agent(
-                    session, status, AgentState.NOT_READY, NotReadyReason.MISSED_OFFER.value, now
+    grace = now - timedelta(seconds=services.settings.disconnect_grace_seconds)
+    async with services.db.read() as session:
+        expired = (
+            await session.execute(
+                select(Ticket.id, Ticket.agent_id).where(
+                    Ticket.state == TicketState.OFFERED.value, Ticket.offer_expires_at < now
                 )
-                await _notify_agent(session, out, status)
-            changed.add(ticket.skill_group_code)
-        for status in await session.scalars(
-            select(AgentStatus)
-            .where(AgentStatus.state == AgentState.WRAP_UP.value, AgentStatus.wrap_up_until < now)
-            .with_for_update(skip_locked=True)
-        ):
-            move_agent(session, status, AgentState.READY, now=now)
-            await _notify_agent(session, out, status)
-            changed.add("")
-        grace = now - timedelta(seconds=services.settings.disconnect_grace_seconds)
-        for ticket in await session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.state.in_([s.value for s in TICKET_WAITING]), Ticket.disconnected_at < grace
             )
-            .with_for_update(skip_locked=True)
+        ).all()
+        wrapped = list(
+            await session.scalars(
+                select(AgentStatus.user_id).where(
+                    AgentStatus.state == AgentState.WRAP_UP.value, AgentStatus.wrap_up_until < now
+                )
+            )
+        )
+        gone = (
+            await session.execute(
+                select(Ticket.id, Ticket.agent_id).where(
+                    Ticket.state.in_([s.value for s in TICKET_WAITING]),
+                    Ticket.disconnected_at < grace,
+                )
+            )
+        ).all()
+    changed: set[str] = set()
+    for ticket_id, agent_id in expired:
+        changed |= await _expire_offer(services, ticket_id, agent_id, now)
+    for user_id in wrapped:
+        await _end_wrap_up(services, user_id, now)
+    for ticket_id, agent_id in gone:
+        changed |= await _abandon(services, ticket_id, agent_id, now, grace)
+    if changed or wrapped:
+        services.signals.queue_changed(changed)
+
+
+async def _expire_offer(
+    services: Services, ticket_id: int, agent_id: int | None, now: datetime
+) -> set[str]:
+    async with unit_of_work(services) as (session, out):
+        status = None
+        if agent_id is not None:
+            status = await lock_agent(session, agent_id, skip_locked=True)
+            if status is None:
+                return set()  # busy (accepting right now?): the next tick decides
+        ticket = await lock_ticket(session, ticket_id, skip_locked=True)
+        if (
+            ticket is None
+            or ticket.state != TicketState.OFFERED
+            or ticket.offer_expires_at is None
+            or ticket.offer_expires_at >= now
         ):
-            if ticket.state == TicketState.OFFERED:
-                await _release_agent(session, out, ticket, now)
-            move_ticket(session, ticket, TicketState.ABANDONED, "system", "kiosk gone")
-            ticket.ended_at = now
-            await _notify_ticket(session, out, ticket)
-            changed.add(ticket.skill_group_code)
-    if changed:
-        services.signals.queue_changed(changed - {""})
+            return set()
+        await _return_to_queue(session, out, ticket, "system", "offer rang out")
+        if status is not None and status.state == AgentState.OFFERED:
+            move_agent(
+                session, status, AgentState.NOT_READY, NotReadyReason.MISSED_OFFER.value, now
+            )
+            await _notify_agent(session, out, status)
+        return {ticket.skill_group_code}
+
+
+async def _end_wrap_up(services: Services, user_id: int, now: datetime) -> None:
+    async with unit_of_work(services) as (session, out):
+        status = await lock_agent(session, user_id, skip_locked=True)
+        if (
+            status is None
+            or status.state != AgentState.WRAP_UP
+            or status.wrap_up_until is None
+            or status.wrap_up_until >= now
+        ):
+            return
+        move_agent(session, status, AgentState.READY, now=now)
+        await _notify_agent(session, out, status)
+
+
+async def _abandon(
+    services: Services, ticket_id: int, agent_id: int | None, now: datetime, grace: datetime
+) -> set[str]:
+    async with unit_of_work(services) as (session, out):
+        if agent_id is not None and await lock_agent(session, agent_id, skip_locked=True) is None:
+            return set()
+        ticket = await lock_ticket(session, ticket_id, skip_locked=True)
+        if (
+            ticket is None
+            or ticket.state not in TICKET_WAITING
+            or ticket.disconnected_at is None
+            or ticket.disconnected_at >= grace
+        ):
+            return set()
+        if ticket.state == TicketState.OFFERED:
+            await _release_agent(session, out, ticket, now)
+        move_ticket(session, ticket, TicketState.ABANDONED, "system", "kiosk gone")
+        ticket.ended_at = now
+        await _notify_ticket(session, out, ticket)
+        return {ticket.skill_group_code}

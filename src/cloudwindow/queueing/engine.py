@@ -32,6 +32,8 @@ class QueueEngine:
         self.services = services
         self._tasks: list[asyncio.Task[None]] = []
         self._sent: dict[int, tuple[int | None, float | None]] = {}
+        self._last_push = 0.0
+        self._last_full = 0.0
 
     def start(self) -> None:
         tick = self.services.settings.queue_tick_seconds
@@ -78,14 +80,31 @@ class QueueEngine:
                 log.exception("positions-failed")
 
     async def push_positions(self) -> None:
-        """Tell every waiting citizen whose place or expected wait changed."""
-        all_dirty, groups = self.services.signals.take_dirty()
-        if not all_dirty and not groups:
+        """Tell this node's waiting citizens whose place or expected wait changed.
+
+        Every node does this for the kiosks connected to it, reading the database, on a
+        timer (sooner when a local change marks the queue dirty, but at most every
+        ``position_min_interval_seconds``). Pushing through the bus instead would send N
+        events to every node each time a queue of N moves up by one.
+        """
+        settings, hub = self.services.settings, self.services.hub
+        all_dirty, dirty = self.services.signals.take_dirty()
+        now = time.monotonic()
+        due = now - self._last_full >= settings.position_refresh_seconds
+        if not (due or all_dirty or dirty):
             return
+        if now - self._last_push < settings.position_min_interval_seconds:
+            self.services.signals.dirty_groups |= dirty  # keep them for the next turn
+            self.services.signals.all_dirty |= all_dirty
+            return
+        self._last_push = now
+        if due or all_dirty:
+            self._last_full = now
         started = time.perf_counter()
         events: list[Event] = []
         async with self.services.db.read() as session:
-            if all_dirty:
+            groups = set(dirty)
+            if due or all_dirty:
                 groups |= set(
                     await session.scalars(
                         select(Ticket.skill_group_code)
@@ -95,9 +114,13 @@ class QueueEngine:
                 )
             for group in sorted(groups):
                 tickets = await queries.queued_in_group(session, group)
+                if not any(hub.has_local(t.owner) for t in tickets):
+                    continue
                 serving = await queries.agents_serving(session, group)
                 handle = await queries.mean_handle_seconds(session, group)
                 for position, ticket in enumerate(tickets, start=1):
+                    if not hub.has_local(ticket.owner):
+                        continue  # another node holds that kiosk's socket
                     wait = expected_wait_seconds(position, serving, handle)
                     shown = None if wait == float("inf") else float(round(wait))
                     if self._sent.get(ticket.id) == (position, shown):
@@ -116,7 +139,8 @@ class QueueEngine:
                     )
         if len(self._sent) > 100_000:
             self._sent.clear()
-        await self.services.hub.publish(events)
+        for event in events:
+            await hub.send_local(event.recipient, event.envelope())
         if events:
             log.debug(
                 "positions-pushed",

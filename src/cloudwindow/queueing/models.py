@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloudwindow.db import Base, UTCDateTime, utcnow
@@ -15,6 +15,12 @@ class Ticket(Base):
     """取号: one citizen's request for one service item, from a kiosk or the web."""
 
     __tablename__ = "tickets"
+    __table_args__ = (
+        # The queue in order, per group (positions, matching candidates).
+        Index("ix_tickets_queue", "skill_group_code", "state", "rank", "enqueued_at"),
+        # Recent finished sessions per group (handle-time estimate, metrics).
+        Index("ix_tickets_finished", "skill_group_code", "state", "ended_at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(8))  # shown to the citizen: A023, P007
     service_item_code: Mapped[str] = mapped_column(ForeignKey("service_items.code"))

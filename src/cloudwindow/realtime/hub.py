@@ -56,10 +56,14 @@ class Hub:
         return len({id(c) for cs in self._clients.values() for c in cs})
 
     async def publish(self, events: Iterable[Event]) -> None:
-        for event in events:
-            await self.bus.publish(
-                CHANNEL, {"recipient": event.recipient, "event": event.envelope()}
-            )
+        """One bus message per call, however many events: a transaction's events travel
+        together, and Redis sees one PUBLISH instead of one per event."""
+        batch = [{"recipient": e.recipient, "event": e.envelope()} for e in events]
+        if batch:
+            await self.bus.publish(CHANNEL, {"batch": batch})
+
+    def has_local(self, recipient: str) -> bool:
+        return bool(self._clients.get(recipient))
 
     async def send_local(self, recipient: str, envelope: dict[str, Any]) -> None:
         """Deliver to this node's sockets only (replies, replays)."""
@@ -69,5 +73,6 @@ class Hub:
     async def _on_bus(self, channel: str, message: dict[str, Any]) -> None:
         if channel != CHANNEL:
             return
-        for client in list(self._clients.get(message["recipient"], ())):
-            client.push(message["event"])
+        for item in message["batch"]:
+            for client in list(self._clients.get(item["recipient"], ())):
+                client.push(item["event"])

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 03:29:26.006570
+Create Date: 2026-11-27 03:49:04.957283
 """
 
 from __future__ import annotations
@@ -113,7 +113,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tickets_agent_id"), ["agent_id"], unique=False)
+        batch_op.create_index(
+            "ix_tickets_finished", ["skill_group_code", "state", "ended_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_tickets_owner"), ["owner"], unique=False)
+        batch_op.create_index(
+            "ix_tickets_queue", ["skill_group_code", "state", "rank", "enqueued_at"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_tickets_skill_group_code"), ["skill_group_code"], unique=False
         )
@@ -184,7 +190,9 @@ def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tickets_state"))
         batch_op.drop_index(batch_op.f("ix_tickets_skill_group_code"))
+        batch_op.drop_index("ix_tickets_queue")
         batch_op.drop_index(batch_op.f("ix_tickets_owner"))
+        batch_op.drop_index("ix_tickets_finished")
         batch_op.drop_index(batch_op.f("ix_tickets_agent_id"))
 
     op.drop_table("tickets")
