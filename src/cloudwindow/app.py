@@ -29,6 +29,7 @@ from cloudwindow.middleware import RequestLogMiddleware
 from cloudwindow.queueing.api import router as queue_router
 from cloudwindow.queueing.engine import QueueEngine
 from cloudwindow.queueing.ws import messages as queue_messages
+from cloudwindow.realtime.actions import do_node_stop
 from cloudwindow.realtime.gateway import gateway_router
 from cloudwindow.services import Services
 from cloudwindow.storage import FileStore
@@ -111,6 +112,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services.files.ensure()
         await services.bus.start()
+        await engine.start_node()
         engine.start()
         log.info(
             "started",
@@ -122,6 +124,10 @@ def create_app(
             yield
         finally:
             await engine.stop()
+            try:
+                await do_node_stop(services)
+            except Exception:  # the database may be the thing that is going away
+                log.exception("node-stop-failed")
             await services.bus.stop()
             await services.db.dispose()
 

@@ -261,3 +261,82 @@ def test_staffing_plan_for_planners(queue_server: LiveServer) -> None:
         assert bad.status_code == 422 and bad.json()["error_id"] == "validation-failed"
     with queue_server.as_user("agent01") as agent:
         assert agent.get("/api/queue/overview").status_code == 403
+
+
+def test_outside_business_hours_offers_callback_instead(queue_server: LiveServer) -> None:
+    with queue_server.as_user("admin") as admin:
+        # Open only one minute a day, at 03:00 China time: closed for this test's run
+        # (unless it runs in that very minute, which the assertion allows for).
+        r = admin.patch(
+            "/api/skill-groups/social-security", json={"business_hours": [["03:00", "03:01"]]}
+        )
+        assert r.status_code == 200 and r.json()["business_hours"] == [["03:00", "03:01"]]
+        bad = admin.patch(
+            "/api/skill-groups/social-security", json={"business_hours": [["18:00", "09:00"]]}
+        )
+        assert bad.status_code == 422
+    kiosk = WsClient(queue_server.url, kiosk_token(queue_server))
+    reply = kiosk.request("ticket.take", {"service_item_code": ITEM})
+    if reply["type"] == "ticket.created":  # ran in the one open minute: let it go
+        kiosk.request("ticket.cancel", {"ticket_id": reply["data"]["ticket"]["id"]})
+    else:
+        err = reply["data"]
+        assert err["error_id"] == "outside-business-hours"
+        assert err["details"]["alternatives"] == ["callback", "appointment"]
+        assert "T03:00:00+08:00" in err["details"]["next_open"]
+    with queue_server.as_user("admin") as admin:
+        r = admin.patch("/api/skill-groups/social-security", json={"business_hours": None})
+        assert r.json()["business_hours"] is None
+    assert kiosk.request("ticket.take", {"service_item_code": ITEM})["type"] == "ticket.created"
+    kiosk.close()
+
+
+def _agents_with(live: LiveServer, group: str) -> list[str]:
+    with live.as_user("admin") as admin:
+        users = admin.get("/api/users", params={"role": "agent", "page_size": 50}).json()["items"]
+    return [u["username"] for u in users if group in {s["skill_group_code"] for s in u["skills"]}]
+
+
+def test_blind_transfers_to_a_group_and_to_an_agent(queue_server: LiveServer) -> None:
+    first = social_security_agents(queue_server)[0]
+    second = next(n for n in _agents_with(queue_server, "medical-insurance") if n != first)
+    kiosk = WsClient(queue_server.url, kiosk_token(queue_server))
+    ticket = kiosk.request("ticket.take", {"service_item_code": ITEM})["data"]["ticket"]
+    a = WsClient(queue_server.url, queue_server.login(first))
+    a.request("agent.state", {"state": "ready"})
+    a.wait("offer")
+    a.request("offer.accept", {"ticket_id": ticket["id"]})
+    b = WsClient(queue_server.url, queue_server.login(second))
+    b.request("agent.state", {"state": "ready"})
+
+    bad = a.request("session.transfer", {"ticket_id": ticket["id"]})
+    assert bad["data"]["error_id"] == "validation-failed"  # needs exactly one target
+    moved = a.request(
+        "session.transfer", {"ticket_id": ticket["id"], "skill_group_code": "medical-insurance"}
+    )
+    assert moved["data"]["state"] == "wrap_up", moved
+    offer = b.wait("offer")
+    assert offer["data"]["ticket"]["id"] == ticket["id"]
+    assert offer["data"]["ticket"]["skill_group_code"] == "medical-insurance"
+    assert offer["data"]["ticket"]["enqueued_at"] == ticket["enqueued_at"]  # kept its place
+    b.request("offer.accept", {"ticket_id": ticket["id"]})
+
+    # Now straight back to the first agent, by name, once they are ready again.
+    a.request("wrap_up.done")
+    direct = b.request(
+        "session.transfer",
+        {"ticket_id": ticket["id"], "agent_id": a.welcome["data"]["principal"].split(":")[1]},
+    )
+    assert direct["type"] == "agent.status", direct
+    back = a.wait(lambda e: e["type"] == "offer" and e["data"].get("transferred_by"))
+    assert back["data"]["ticket"]["id"] == ticket["id"]
+    # Transferring to someone who is not ready is refused and changes nothing.
+    c = WsClient(queue_server.url, kiosk_token(queue_server))
+    t2 = c.request("ticket.take", {"service_item_code": ITEM})["data"]["ticket"]
+    a.request("offer.accept", {"ticket_id": ticket["id"]})
+    refused = a.request("session.transfer", {"ticket_id": ticket["id"], "agent_id": 1})
+    assert refused["data"]["error_id"] == "transfer-target-unavailable"
+    assert a.request("agent.get")["data"]["state"] == "in_session"
+    for client in (kiosk, a, b, c):
+        client.close()
+    assert t2["state"] == "queued"

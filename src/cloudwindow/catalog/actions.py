@@ -117,7 +117,11 @@ async def do_update_skill_group(
 ) -> None:
     async with services.db.transaction() as session:
         group = await get_or_404(session, SkillGroup, code, *SKILL_GROUP)
-        diff = apply(group, _no_nulls(changed_fields(body)))
+        values = changed_fields(body)
+        hours = values.pop("business_hours", "absent")
+        diff = apply(group, _no_nulls(values))
+        if hours != "absent":  # an explicit null means "always open"
+            diff |= apply(group, {"business_hours": [list(p) for p in hours] if hours else None})
         record(session, actor, "skill_group.update", "skill_group", code, diff)
 
 

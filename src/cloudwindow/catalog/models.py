@@ -51,6 +51,9 @@ class SkillGroup(Timestamps, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     # After-session work time before the agent is offered the next ticket.
     wrap_up_seconds: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # Daily service intervals on official working days, [["08:30", "12:00"], ...];
+    # null = always open (see queueing/hours.py).
+    business_hours: Mapped[list[list[str]] | None] = mapped_column(JSON, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

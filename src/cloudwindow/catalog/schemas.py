@@ -84,17 +84,37 @@ class DepartmentOut(BaseModel):
 
 
 # Skill groups --------------------------------------------------------------------------
+HHMM = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+Hours = Annotated[list[tuple[HHMM, HHMM]], Field(max_length=6)]
+
+
+def _check_hours(value: list[tuple[str, str]] | None) -> list[tuple[str, str]] | None:
+    from cloudwindow.queueing.hours import parse_hours
+
+    if value is not None:
+        parse_hours([list(pair) for pair in value])
+    return value
+
+
 class SkillGroupCreate(InputModel):
     code: SkillGroupCode
     name: Name
     name_en: ShortText = ""
     description: LongText = ""
+    wrap_up_seconds: int = Field(default=30, ge=0, le=600)
+    business_hours: Hours | None = None
+
+    _hours = field_validator("business_hours")(_check_hours)
 
 
 class SkillGroupUpdate(InputModel):
     name: Name | None = None
     name_en: ShortText | None = None
     description: LongText | None = None
+    wrap_up_seconds: int | None = Field(default=None, ge=0, le=600)
+    business_hours: Hours | None = None
+
+    _hours = field_validator("business_hours")(_check_hours)
 
 
 class SkillGroupOut(BaseModel):
@@ -103,6 +123,8 @@ class SkillGroupOut(BaseModel):
     name: str
     name_en: str
     description: str
+    wrap_up_seconds: int
+    business_hours: list[list[str]] | None
     active: bool
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.models import AgentSkill, User
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.catalog.models import Department, ServiceItem, SkillGroup
+from cloudwindow.crud import check_ref
 from cloudwindow.db import utcnow
 from cloudwindow.fleet.models import Site, Terminal
 from cloudwindow.queueing import policy, rules
@@ -26,10 +27,19 @@ from cloudwindow.queueing.errors import (
     TicketNotFound,
     item_not_on_cloud,
     not_an_agent,
+    outside_hours,
+    transfer_target_unavailable,
 )
+from cloudwindow.queueing.hours import is_open, next_opening, parse_hours
 from cloudwindow.queueing.models import AgentStateLog, AgentStatus, Ticket, TicketLog
 from cloudwindow.queueing.queries import agent_view, ticket_view
-from cloudwindow.queueing.schemas import AgentStateView, SetAgentState, TakeTicket, TicketView
+from cloudwindow.queueing.schemas import (
+    AgentStateView,
+    SetAgentState,
+    TakeTicket,
+    TicketView,
+    Transfer,
+)
 from cloudwindow.queueing.states import (
     TICKET_WAITING,
     AgentState,
@@ -38,6 +48,7 @@ from cloudwindow.queueing.states import (
     check_agent_move,
     check_ticket_move,
 )
+from cloudwindow.realtime.models import Presence
 from cloudwindow.realtime.outbox import Outbox, unit_of_work
 from cloudwindow.services import Services
 
@@ -167,6 +178,12 @@ async def do_take_ticket(services: Services, principal: Principal, body: TakeTic
             raise TicketNotFound() if item is None else item_not_on_cloud(item.code)
         if not item.cloud_enabled:
             raise item_not_on_cloud(item.code)
+        group = await session.get(SkillGroup, item.skill_group_code)
+        hours = parse_hours(group.business_hours if group else None)
+        now = utcnow()
+        if not is_open(now, hours):
+            opening = next_opening(now, hours)
+            raise outside_hours(item.skill_group_code, opening.isoformat() if opening else None)
         terminal = await session.get(Terminal, principal.id) if principal.kind == "device" else None
         rank = policy.RANK[body.priority]
         rings = policy.build_rings(
@@ -388,9 +405,87 @@ async def do_end_session(
     return view
 
 
+async def do_transfer(services: Services, principal: Principal, body: Transfer) -> AgentStateView:
+    """Blind transfer (转接): the citizen goes back in line at their original place for
+    another skill group, or straight to one ready agent; the transferring agent wraps up.
+    """
+    async with unit_of_work(services) as (session, out):
+        status = await _status_for(session, principal)
+        target = None
+        if body.agent_id is not None:
+            if body.agent_id == principal.id:
+                raise transfer_target_unavailable(body.agent_id)
+            # A second agent row: locked before the ticket, as everywhere.
+            target = await lock_agent(session, body.agent_id)
+            if target is None or target.state != AgentState.READY:
+                raise transfer_target_unavailable(body.agent_id)
+        ticket = await lock_ticket(session, body.ticket_id)
+        if ticket is None or ticket.agent_id != principal.id or status.ticket_id != ticket.id:
+            raise TicketNotFound({"ticket_id": body.ticket_id})
+        old_group = ticket.skill_group_code
+        now = utcnow()
+        if body.skill_group_code is not None:
+            await check_ref(
+                session,
+                SkillGroup,
+                body.skill_group_code,
+                "skill_group_code",
+                "Skill group",
+                "技能组",
+            )
+            ticket.skill_group_code = body.skill_group_code
+            ticket.rings = policy.rings_to_json([rules.RingStep(0.0, None)])
+        move_ticket(
+            session,
+            ticket,
+            TicketState.QUEUED,
+            principal.ident,
+            f"transfer to {body.skill_group_code or f'agent {body.agent_id}'}",
+        )
+        ticket.excluded_agents = [*ticket.excluded_agents, principal.id]
+        ticket.agent_id, ticket.answered_at = None, None
+        if target is not None:
+            expires = now + timedelta(seconds=services.settings.offer_ring_seconds)
+            move_ticket(session, ticket, TicketState.OFFERED, principal.ident, "transfer")
+            ticket.agent_id, ticket.offered_at, ticket.offer_expires_at = (
+                target.user_id,
+                now,
+                expires,
+            )
+            move_agent(session, target, AgentState.OFFERED, now=now)
+            target.ticket_id = ticket.id
+        view = await _notify_ticket(session, out, ticket)
+        if target is not None:
+            out.emit(
+                f"user:{target.user_id}",
+                "offer",
+                {
+                    "ticket": view.model_dump(mode="json"),
+                    "expires_at": ticket.offer_expires_at.isoformat()
+                    if ticket.offer_expires_at
+                    else None,
+                    "ring_seconds": services.settings.offer_ring_seconds,
+                    "transferred_by": principal.name,
+                },
+            )
+            await _notify_agent(session, out, target)
+        group = await session.get(SkillGroup, old_group)
+        move_agent(session, status, AgentState.WRAP_UP, now=now)
+        status.ticket_id = ticket.id
+        status.wrap_up_until = now + timedelta(seconds=group.wrap_up_seconds if group else 30)
+        await _notify_agent(session, out, status)
+        result = await agent_view(session, status)
+    services.signals.queue_changed({old_group, ticket.skill_group_code})
+    return result
+
+
 async def do_finish_wrap_up(services: Services, principal: Principal) -> AgentStateView:
     async with unit_of_work(services) as (session, out):
         status = await _status_for(session, principal)
+        if status.state != AgentState.WRAP_UP:
+            # The wrap-up timer already made the agent ready (and maybe an offer is
+            # ringing): a late click must not cancel that offer.
+            return await agent_view(session, status)
         move_agent(session, status, AgentState.READY)
         await _notify_agent(session, out, status)
         view = await agent_view(session, status)
@@ -427,12 +522,28 @@ async def do_match(services: Services, max_tickets: int = 2000) -> int:
         groups = set().union(*skills.values())
         if not groups:
             return 0
+        # Only the head of each group's queue can be matched this round: as many
+        # tickets as there are ready agents, plus slack for tickets that some agents are
+        # excluded from or whose rings are not open yet.
+        per_group = len(statuses) + 20
+        head = (
+            select(
+                Ticket.id,
+                func.row_number()
+                .over(
+                    partition_by=Ticket.skill_group_code,
+                    order_by=(Ticket.rank, Ticket.enqueued_at, Ticket.id),
+                )
+                .label("place"),
+            )
+            .where(Ticket.state == TicketState.QUEUED.value, Ticket.skill_group_code.in_(groups))
+            .subquery()
+        )
         tickets = list(
             await session.scalars(
                 select(Ticket)
-                .where(
-                    Ticket.state == TicketState.QUEUED.value, Ticket.skill_group_code.in_(groups)
-                )
+                .join(head, head.c.id == Ticket.id)
+                .where(head.c.place <= per_group)
                 .order_by(Ticket.rank, Ticket.enqueued_at, Ticket.id)
                 .limit(max_tickets)
             )
@@ -596,6 +707,16 @@ async def _abandon(
             or ticket.disconnected_at is None
             or ticket.disconnected_at >= grace
         ):
+            return set()
+        cutoff = now - timedelta(seconds=services.settings.presence_timeout_seconds)
+        if await session.scalar(
+            select(Presence.node)
+            .where(Presence.principal == ticket.owner, Presence.last_seen >= cutoff)
+            .limit(1)
+        ):
+            # Back already: a reconnect to another node can land before the old socket's
+            # disconnect is recorded. Presence is the truth; the countdown stops.
+            ticket.disconnected_at = None
             return set()
         if ticket.state == TicketState.OFFERED:
             await _release_agent(session, out, ticket, now)

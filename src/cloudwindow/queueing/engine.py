@@ -20,7 +20,7 @@ from cloudwindow.queueing import actions, queries
 from cloudwindow.queueing.models import Ticket
 from cloudwindow.queueing.rules import expected_wait_seconds
 from cloudwindow.queueing.states import TicketState
-from cloudwindow.realtime.actions import do_node_heartbeat, do_purge_events
+from cloudwindow.realtime.actions import do_node_heartbeat, do_node_start, do_purge_events
 from cloudwindow.realtime.outbox import Event
 from cloudwindow.services import Services
 
@@ -34,6 +34,9 @@ class QueueEngine:
         self._sent: dict[int, tuple[int | None, float | None]] = {}
         self._last_push = 0.0
         self._last_full = 0.0
+
+    async def start_node(self) -> None:
+        await do_node_start(self.services)
 
     def start(self) -> None:
         tick = self.services.settings.queue_tick_seconds

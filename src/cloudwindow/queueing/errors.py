@@ -40,5 +40,27 @@ def item_not_on_cloud(code: str) -> RuleViolation:
     )
 
 
+def outside_hours(group: str, next_open: str | None) -> RuleViolation:
+    return RuleViolation(
+        "outside-business-hours",
+        "当前不在该类事项的服务时间，可申请回电或预约办理",
+        "This service is closed now; you can ask for a callback or book an appointment",
+        {
+            "skill_group_code": group,
+            "next_open": next_open,
+            "alternatives": ["callback", "appointment"],
+        },
+    )
+
+
+def transfer_target_unavailable(agent_id: int) -> RuleViolation:
+    return RuleViolation(
+        "transfer-target-unavailable",
+        "目标坐席当前不在就绪状态，无法转接",
+        "That agent is not ready to take a transfer",
+        {"agent_id": agent_id},
+    )
+
+
 def not_an_agent() -> RuleViolation:
     return RuleViolation("not-an-agent", "当前账号不是坐席人员", "This account is not an agent")

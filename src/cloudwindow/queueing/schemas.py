@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from cloudwindow.queueing.policy import Priority
 from cloudwindow.queueing.states import NotReadyReason
@@ -22,6 +22,22 @@ class TakeTicket(InputModel):
 
 class TicketRef(InputModel):
     ticket_id: TicketId
+
+
+class Transfer(InputModel):
+    """Blind transfer of a ticket in session: to a skill group's queue, or to one agent."""
+
+    ticket_id: TicketId
+    skill_group_code: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")] | None
+    ) = None
+    agent_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Transfer:
+        if (self.skill_group_code is None) == (self.agent_id is None):
+            raise ValueError("give exactly one of skill_group_code or agent_id")
+        return self
 
 
 class SetAgentState(InputModel):

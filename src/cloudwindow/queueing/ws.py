@@ -9,7 +9,7 @@ from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.queueing import actions, queries
 from cloudwindow.queueing.models import AgentStatus
-from cloudwindow.queueing.schemas import SetAgentState, TakeTicket, TicketRef
+from cloudwindow.queueing.schemas import SetAgentState, TakeTicket, TicketRef, Transfer
 from cloudwindow.realtime.dispatch import Dispatcher
 from cloudwindow.services import Services
 
@@ -75,6 +75,12 @@ async def decline(services: Services, who: Principal, data: dict[str, Any]) -> d
 async def end(services: Services, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     ref = TicketRef.model_validate(data)
     return (await actions.do_end_session(services, who, ref.ticket_id)).model_dump(mode="json")
+
+
+@messages.handles("session.transfer", Permission.AGENT_DESK, reply="agent.status")
+async def transfer(services: Services, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    body = Transfer.model_validate(data)
+    return (await actions.do_transfer(services, who, body)).model_dump(mode="json")
 
 
 @messages.handles("wrap_up.done", Permission.AGENT_DESK, reply="agent.status")

@@ -58,13 +58,21 @@ class Connection:
         self.too_slow = False
 
     def push(self, envelope: dict[str, Any]) -> None:
+        if self.too_slow:
+            return
         if self._held is not None:
             self._held.append(envelope)
             return
         try:
             self._queue.put_nowait(envelope)
         except asyncio.QueueFull:
+            # Dropping one event and going on would leave a hole the client could not
+            # see (its last id moves past it). Drop them all and close at once: the
+            # client resumes from its last id and gets everything replayed.
             self.too_slow = True
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait({"_close": CLOSE_SLOW})
 
     def release(self, replayed: list[dict[str, Any]]) -> None:
         """End of replay: queue the replayed events, then the held live ones, in order."""
@@ -75,6 +83,9 @@ class Connection:
     async def sender(self) -> None:
         while True:
             envelope = await self._queue.get()
+            if "_close" in envelope:
+                await self.ws.close(envelope["_close"])
+                return
             event_id = envelope.get("id")
             if event_id is not None:
                 if event_id <= self.last_id:
@@ -111,8 +122,8 @@ def gateway_router(dispatchers: list[Dispatcher]) -> APIRouter:
             for hook in on_connect:
                 await hook(services, conn.principal)
             await _serve(services, ws, conn, routes)
-        except WebSocketDisconnect:
-            pass
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # gone (Starlette raises RuntimeError once a send to a closed socket failed)
         finally:
             hub.unregister(conn)
             sender.cancel()
@@ -233,15 +244,14 @@ async def _serve(
     settings = services.settings
     while True:
         try:
-            raw = await asyncio.wait_for(
-                ws.receive_text(), timeout=settings.ws_idle_timeout_seconds
-            )
+            # asyncio.timeout, not wait_for: no extra task per message on Python 3.11.
+            async with asyncio.timeout(settings.ws_idle_timeout_seconds):
+                raw = await ws.receive_text()
         except TimeoutError:
             await ws.close(CLOSE_IDLE)
             return
         if conn.too_slow:
-            await ws.close(CLOSE_SLOW)
-            return
+            return  # the sender is closing the socket with 4008
         reply = await _handle(services, conn, raw, routes)
         if reply is not None:
             conn.push(reply)
