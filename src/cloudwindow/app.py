@@ -101,7 +101,7 @@ def create_app(
         configure_logging(settings.log_level, settings.log_json)
     services = Services(
         settings=settings,
-        db=Database(settings.database_url),
+        db=Database(settings.database_url, settings.db_pool_size, settings.db_max_overflow),
         bus=bus or make_bus(settings.redis_url),
         files=FileStore(settings.data_dir),
     )

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
         default=None, description="Redis URL for cross-node events; unset = in-process bus."
     )
     data_dir: Path = Field(default=Path("./var/data"), description="Where files are stored.")
+    db_pool_size: int = 10  # PostgreSQL connections kept per node
+    db_max_overflow: int = 20  # extra connections under load (mind max_connections)
     static_dir: Path | None = Field(
         default=None, description="Built web assets; default: the package's static folder."
     )

@@ -89,9 +89,13 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
 class Database:
     """Owns the engine and hands out sessions; created once by ``create_app``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = 10, max_overflow: int = 20) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = (
+            make_engine(url)
+            if url.startswith("sqlite")
+            else make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager

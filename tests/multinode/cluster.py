@@ -220,7 +220,11 @@ class Client:
         await self.events.put({"type": "_reconnected", "data": {}})
 
     async def request(self, type: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        while True:
+        """Send and wait for the reply; on a lost node, resend after reconnecting (the
+        queue's messages are safe to repeat: a second take finds the active ticket, a
+        second accept finds no offer). Gives up with an error reply after 60 s."""
+        give_up = time.monotonic() + 60
+        while time.monotonic() < give_up:
             await self.connected.wait()
             self._ref += 1
             ref = f"r{self._ref}"
@@ -233,6 +237,8 @@ class Client:
             except (ConnectionError, ConnectionClosed, TimeoutError):
                 self.replies.pop(ref, None)
                 await asyncio.sleep(0.05)
+        self.stats.errors.append(f"{type}: no reply within 60 s")
+        return {"type": "error", "data": {"error_id": "client-gave-up"}}
 
     async def close(self) -> None:
         self.closing = True
