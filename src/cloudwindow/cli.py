@@ -111,6 +111,7 @@ def demo(
         return result
 
     counts = _run(_with_services(load))
+    code = _run(_with_services(_demo_enrollment_code))
     if counts:
         typer.echo(
             "已载入增城区示例数据 / Sample district loaded: "
@@ -128,8 +129,36 @@ def demo(
     typer.echo(f"演示账号 Demo logins (password / 密码: {DEMO_PASSWORD}):")
     for u in sample_data()["users"]:
         typer.echo(f"  {u['username']:<14} {'/'.join(u['roles']):<24} {u['display_name']}")
+    if code:
+        typer.echo(
+            f"\n智能柜台注册码 Kiosk enrollment code (24 h): {code}  "
+            "— 在 /kiosk/ 输入 / type it at /kiosk/"
+        )
     if serve:
         _serve(settings, host, port)
+
+
+async def _demo_enrollment_code(services: Any) -> str | None:
+    """A fresh one-time code for the first unenrolled kiosk, so the demo's kiosk page can
+    be tried at once (a real installer gets it from the console)."""
+    from sqlalchemy import select
+
+    from cloudwindow.accounts.principal import Principal
+    from cloudwindow.fleet.actions import do_issue_enrollment_code
+    from cloudwindow.fleet.models import Terminal
+
+    async with services.db.read() as session:
+        terminal_id = await session.scalar(
+            select(Terminal.id)
+            .where(Terminal.status == "unenrolled", Terminal.active.is_(True))
+            .order_by(Terminal.id)
+            .limit(1)
+        )
+    if terminal_id is None:
+        return None
+    demo = Principal(kind="system", id=0, name="demo")
+    issued = await do_issue_enrollment_code(services, demo, terminal_id)
+    return issued.code
 
 
 @db_app.command("upgrade")
