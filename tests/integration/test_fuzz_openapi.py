@@ -116,4 +116,4 @@ async def _create_admin(settings: Settings, name: str) -> None:
         await services.db.dispose()
 
 
-EXAMPLES = 25
+EXAMPLES = 15

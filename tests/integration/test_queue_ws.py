@@ -185,6 +185,13 @@ def test_bad_messages_get_errors_and_the_connection_survives(queue_server: LiveS
     twice = kiosk.request("ticket.take", {"service_item_code": ITEM})
     assert twice["data"]["error_id"] == "ticket-already-active"
     assert twice["data"]["details"]["ticket_id"] == first["id"]
+    # With an idempotency key, a resent take returns the same ticket instead.
+    keyed = kiosk.request("ticket.cancel", {"ticket_id": first["id"]})
+    assert keyed["data"]["ticket"]["state"] == "cancelled"
+    k1 = kiosk.request("ticket.take", {"service_item_code": ITEM, "request_id": "take-0001"})
+    k2 = kiosk.request("ticket.take", {"service_item_code": ITEM, "request_id": "take-0001"})
+    assert k1["data"]["ticket"]["id"] == k2["data"]["ticket"]["id"]
+    first = k1["data"]["ticket"]
     # Someone else's ticket: not found, nothing revealed, nothing changed.
     stranger = WsClient(queue_server.url, kiosk_token(queue_server))
     denied = stranger.request("ticket.cancel", {"ticket_id": first["id"]})
@@ -330,10 +337,10 @@ def test_blind_transfers_to_a_group_and_to_an_agent(queue_server: LiveServer) ->
     assert direct["type"] == "agent.status", direct
     back = a.wait(lambda e: e["type"] == "offer" and e["data"].get("transferred_by"))
     assert back["data"]["ticket"]["id"] == ticket["id"]
+    assert a.request("offer.accept", {"ticket_id": ticket["id"]})["data"]["state"] == "in_session"
     # Transferring to someone who is not ready is refused and changes nothing.
     c = WsClient(queue_server.url, kiosk_token(queue_server))
     t2 = c.request("ticket.take", {"service_item_code": ITEM})["data"]["ticket"]
-    a.request("offer.accept", {"ticket_id": ticket["id"]})
     refused = a.request("session.transfer", {"ticket_id": ticket["id"], "agent_id": 1})
     assert refused["data"]["error_id"] == "transfer-target-unavailable"
     assert a.request("agent.get")["data"]["state"] == "in_session"

@@ -255,7 +255,10 @@ class Client:
 async def run_kiosk(client: Client, stats: Stats, deadline: float) -> None:
     """Take a ticket and wait until it is completed (recovering from lost nodes)."""
     await client.open()
-    reply = await client.request("ticket.take", {"service_item_code": ITEM})
+    # The idempotency key makes a resend after a lost node safe: the same ticket back.
+    reply = await client.request(
+        "ticket.take", {"service_item_code": ITEM, "request_id": secrets.token_hex(8)}
+    )
     if reply["type"] == "error" and reply["data"]["error_id"] != "ticket-already-active":
         stats.errors.append(f"take: {reply['data']}")
         return

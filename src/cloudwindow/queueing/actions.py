@@ -165,6 +165,14 @@ async def _home_centres(session: AsyncSession, item: ServiceItem) -> frozenset[i
 async def do_take_ticket(services: Services, principal: Principal, body: TakeTicket) -> TicketView:
     """取号: a kiosk (or a signed-in citizen) joins the queue for one service item."""
     async with unit_of_work(services) as (session, out):
+        if body.request_id is not None:
+            again = await session.scalar(
+                select(Ticket).where(
+                    Ticket.owner == principal.ident, Ticket.client_request_id == body.request_id
+                )
+            )
+            if again is not None:
+                return await ticket_view(session, again)
         active = await session.scalar(
             select(Ticket).where(
                 Ticket.owner == principal.ident,
@@ -194,6 +202,7 @@ async def do_take_ticket(services: Services, principal: Principal, body: TakeTic
             service_item_code=item.code,
             skill_group_code=item.skill_group_code,
             owner=principal.ident,
+            client_request_id=body.request_id,
             source="kiosk" if terminal else "web",
             terminal_id=terminal.id if terminal else None,
             site_id=terminal.site_id if terminal else None,

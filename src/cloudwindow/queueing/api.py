@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -43,22 +44,34 @@ async def queue_metrics(
 @router.get("/staffing/erlang", response_model=StaffingPlan, operation_id="staffing_erlang")
 async def staffing_erlang(
     _: Annotated[Principal, Depends(require(Permission.QUEUE_MONITOR))],
-    arrivals_per_hour: Annotated[float, Query(ge=0, le=100_000)],
-    mean_handle_seconds: Annotated[float, Query(ge=1, le=36_000)],
-    target_answer_seconds: Annotated[float, Query(ge=0, le=3600)] = 60,
+    arrivals_per_hour: Annotated[float, Query(ge=0, le=2_000)],
+    mean_handle_seconds: Annotated[float, Query(ge=10, le=3_600)],
+    target_answer_seconds: Annotated[float, Query(ge=0, le=600)] = 60,
     target_level: Annotated[float, Query(gt=0, lt=1)] = 0.8,
-    mean_patience_seconds: Annotated[float | None, Query(ge=1, le=36_000)] = None,
+    mean_patience_seconds: Annotated[float | None, Query(ge=10, le=1_800)] = None,
 ) -> StaffingPlan:
     """Erlang C (and, with a mean patience, Erlang A) staffing for planners: agents needed
     for the service-level target and the measures around that number."""
     try:
-        return staffing.plan(
-            arrivals_per_hour,
-            mean_handle_seconds,
-            target_answer_seconds,
-            target_level,
-            mean_patience_seconds,
+        # CPU-bound: off the event loop and bounded in time, so one odd request cannot
+        # stall the node (the inputs are capped too, and so are the agents considered).
+        return await asyncio.wait_for(
+            asyncio.to_thread(
+                staffing.plan,
+                arrivals_per_hour,
+                mean_handle_seconds,
+                target_answer_seconds,
+                target_level,
+                mean_patience_seconds,
+            ),
+            timeout=5,
         )
+    except TimeoutError as exc:
+        raise RuleViolation(
+            "staffing-too-complex",
+            "计算量过大，请调整参数",
+            "Too much computation for these figures",
+        ) from exc
     except ValueError as exc:
         raise RuleViolation(
             "staffing-infeasible",

@@ -20,12 +20,14 @@ class Ticket(Base):
         Index("ix_tickets_queue", "skill_group_code", "state", "rank", "enqueued_at"),
         # Recent finished sessions per group (handle-time estimate, metrics).
         Index("ix_tickets_finished", "skill_group_code", "state", "ended_at"),
+        Index("ix_tickets_request", "owner", "client_request_id", unique=True),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(8))  # shown to the citizen: A023, P007
     service_item_code: Mapped[str] = mapped_column(ForeignKey("service_items.code"))
     skill_group_code: Mapped[str] = mapped_column(ForeignKey("skill_groups.code"), index=True)
     owner: Mapped[str] = mapped_column(String(40), index=True)  # "device:3", recipient key
+    client_request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     source: Mapped[str] = mapped_column(String(16))  # kiosk | web
     terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"), nullable=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), nullable=True)

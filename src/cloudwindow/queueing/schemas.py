@@ -18,6 +18,9 @@ TicketId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 class TakeTicket(InputModel):
     service_item_code: ItemCode
     priority: Priority = Priority.NORMAL
+    # Idempotency key chosen by the kiosk: resending a take whose reply was lost (the
+    # node died) returns the ticket it already made instead of making a second one.
+    request_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")] | None = None
 
 
 class TicketRef(InputModel):

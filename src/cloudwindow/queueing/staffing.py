@@ -7,6 +7,9 @@ import math
 from cloudwindow.queueing import erlang
 from cloudwindow.queueing.schemas import StaffingPlan, StaffingRow
 
+# A cloud-window skill group is staffed by tens of agents; beyond this, refuse.
+MAX_AGENTS = 2_000
+
 
 def plan(
     arrivals_per_hour: float,
@@ -18,13 +21,21 @@ def plan(
     """Agents needed for the target, and the measures around that number."""
     rate = arrivals_per_hour / 3600.0
     needed = erlang.agents_for_service_level(
-        rate, mean_handle_seconds, target_answer_seconds, target_level
+        rate, mean_handle_seconds, target_answer_seconds, target_level, max_agents=MAX_AGENTS
     )
     needed_a = None
     if mean_patience_seconds is not None:
-        needed_a = erlang.agents_for_service_level_a(
-            rate, mean_handle_seconds, mean_patience_seconds, target_answer_seconds, target_level
-        )
+        # Abandonment only lightens the load, so Erlang A never needs more agents than
+        # Erlang C: a binary search over 1..needed (a dozen evaluations) is enough.
+        lo, hi = 1, max(needed, 1)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            result = erlang.erlang_a(rate, mean_handle_seconds, mid, mean_patience_seconds)
+            if result.service_level(target_answer_seconds) >= target_level:
+                hi = mid
+            else:
+                lo = mid + 1
+        needed_a = lo
     low = max(1, min(needed, needed_a or needed) - 2)
     rows = []
     for n in range(low, max(needed, needed_a or 0) + 4):

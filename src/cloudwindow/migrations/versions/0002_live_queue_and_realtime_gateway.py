@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 04:12:06.005235
+Create Date: 2026-11-27 04:49:26.649163
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("service_item_code", sa.String(length=40), nullable=False),
         sa.Column("skill_group_code", sa.String(length=40), nullable=False),
         sa.Column("owner", sa.String(length=40), nullable=False),
+        sa.Column("client_request_id", sa.String(length=64), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("terminal_id", sa.Integer(), nullable=True),
         sa.Column("site_id", sa.Integer(), nullable=True),
@@ -120,6 +121,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_tickets_queue", ["skill_group_code", "state", "rank", "enqueued_at"], unique=False
         )
+        batch_op.create_index("ix_tickets_request", ["owner", "client_request_id"], unique=True)
         batch_op.create_index(
             batch_op.f("ix_tickets_skill_group_code"), ["skill_group_code"], unique=False
         )
@@ -192,6 +194,7 @@ def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tickets_state"))
         batch_op.drop_index(batch_op.f("ix_tickets_skill_group_code"))
+        batch_op.drop_index("ix_tickets_request")
         batch_op.drop_index("ix_tickets_queue")
         batch_op.drop_index(batch_op.f("ix_tickets_owner"))
         batch_op.drop_index("ix_tickets_finished")
