@@ -7,6 +7,7 @@ SQLite (the embedded default) and PostgreSQL run the same code and migrations.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -90,6 +91,11 @@ class Database:
     """Owns the engine and hands out sessions; created once by ``create_app``."""
 
     def __init__(self, url: str, pool_size: int = 10, max_overflow: int = 20) -> None:
+        # SQLite (one node, one process): pysqlite only sends BEGIN at the first write and
+        # ignores FOR UPDATE, so two transactions could both read a row and both write it
+        # (a lost update). One in-process lock around every write transaction serialises
+        # them, which is what PostgreSQL's row locks do across nodes.
+        self._write_lock = asyncio.Lock() if url.startswith("sqlite") else None
         self.url = url
         self.engine = (
             make_engine(url)
@@ -100,8 +106,13 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commit on success, roll back on any exception."""
-        async with self.sessions() as session, session.begin():
+        """One unit of work: commit on success, roll back on any exception.
+        Never nest: on SQLite a transaction inside another would wait for itself."""
+        if self._write_lock is None:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self.sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager

@@ -347,3 +347,23 @@ def test_blind_transfers_to_a_group_and_to_an_agent(queue_server: LiveServer) ->
     for client in (kiosk, a, b, c):
         client.close()
     assert t2["state"] == "queued"
+
+
+def test_taking_a_break_while_ringing_returns_the_ticket_at_once(
+    queue_server: LiveServer,
+) -> None:
+    kiosk = WsClient(queue_server.url, kiosk_token(queue_server))
+    ticket = kiosk.request("ticket.take", {"service_item_code": ITEM})["data"]["ticket"]
+    agent = WsClient(queue_server.url, queue_server.login(social_security_agents(queue_server)[0]))
+    agent.request("agent.state", {"state": "ready"})
+    assert agent.wait("offer")["data"]["ticket"]["id"] == ticket["id"]
+    paused = agent.request("agent.state", {"state": "not_ready", "reason": "meal"})
+    assert paused["data"]["state"] == "not_ready" and paused["data"]["reason"] == "meal"
+    assert agent.wait("offer.withdrawn")["data"]["ticket_id"] == ticket["id"]
+    back = kiosk.wait(
+        lambda e: e["type"] == "ticket.updated" and e["data"]["ticket"]["state"] == "queued",
+        timeout=5,
+    )
+    assert back["data"]["ticket"]["position"] == 1
+    kiosk.close()
+    agent.close()

@@ -322,6 +322,17 @@ async def do_set_agent_state(
         )
         if status.state == target and status.reason == reason:
             return await agent_view(session, status)
+        if status.state == AgentState.OFFERED and status.ticket_id is not None:
+            # Leaving while a ticket rings (break, sign-off): the ticket goes back to its
+            # place at once rather than waiting for the ring to time out.
+            ringing = await lock_ticket(session, status.ticket_id)
+            if (
+                ringing is not None
+                and ringing.state == TicketState.OFFERED
+                and ringing.agent_id == principal.id
+            ):
+                await _return_to_queue(session, out, ringing, principal.ident, "agent left")
+                out.emit(f"user:{principal.id}", "offer.withdrawn", {"ticket_id": ringing.id})
         move_agent(session, status, target, reason)
         if body.seat_id is not None:
             status.seat_id = body.seat_id
@@ -681,7 +692,11 @@ async def _expire_offer(
         ):
             return set()
         await _return_to_queue(session, out, ticket, "system", "offer rang out")
-        if status is not None and status.state == AgentState.OFFERED:
+        if (
+            status is not None
+            and status.state == AgentState.OFFERED
+            and status.ticket_id == ticket.id
+        ):
             move_agent(
                 session, status, AgentState.NOT_READY, NotReadyReason.MISSED_OFFER.value, now
             )
