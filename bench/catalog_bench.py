@@ -26,14 +26,11 @@ from typing import Any
 import httpx
 
 from cloudwindow.app import create_app
-from cloudwindow.bus import MemoryBus
 from cloudwindow.catalog.transfer import import_catalog, rows_for_items, write_rows
 from cloudwindow.config import Settings
-from cloudwindow.db import Database
 from cloudwindow.migrate import upgrade_async
 from cloudwindow.sample.load import DEMO_PASSWORD, catalog_items, load_sample
 from cloudwindow.services import Services
-from cloudwindow.storage import FileStore
 
 QUERIES = [
     "sbk",
@@ -79,9 +76,7 @@ async def _services(url: str, tmp: Path) -> Services:
     settings = Settings(
         database_url=url, data_dir=tmp / "data", log_level="WARNING", import_max_rows=50_000
     )
-    return Services(
-        settings=settings, db=Database(url), bus=MemoryBus(), files=FileStore(settings.data_dir)
-    )
+    return Services.standalone(settings)
 
 
 async def bench_import(url: str, tmp: Path) -> dict[str, Any]:

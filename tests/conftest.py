@@ -27,13 +27,10 @@ import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from cloudwindow.app import create_app
-from cloudwindow.bus import MemoryBus
 from cloudwindow.config import Settings
-from cloudwindow.db import Database
 from cloudwindow.migrate import upgrade
 from cloudwindow.sample.load import DEMO_PASSWORD, load_sample
 from cloudwindow.services import Services
-from cloudwindow.storage import FileStore
 
 POSTGRES_URL = os.environ.get("CLOUDWINDOW_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("CLOUDWINDOW_TEST_REDIS_URL", "")
@@ -111,10 +108,7 @@ def prepare_database(url: str, tmp: Path, sample: bool = True, full: bool = Fals
         return
 
     async def go() -> None:
-        settings = Settings(database_url=url, data_dir=tmp / "data")
-        services = Services(
-            settings=settings, db=Database(url), bus=MemoryBus(), files=FileStore(settings.data_dir)
-        )
+        services = Services.standalone(Settings(database_url=url, data_dir=tmp / "data"))
         try:
             await load_sample(services, full_catalog=full)
         finally:

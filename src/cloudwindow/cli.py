@@ -39,18 +39,9 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 async def _with_services(fn: Any) -> Any:
     """Build the platform's services (no HTTP), run ``fn(services)``, clean up."""
-    from cloudwindow.bus import MemoryBus
-    from cloudwindow.db import Database
     from cloudwindow.services import Services
-    from cloudwindow.storage import FileStore
 
-    settings = Settings()
-    services = Services(
-        settings=settings,
-        db=Database(settings.database_url),
-        bus=MemoryBus(),
-        files=FileStore(settings.data_dir),
-    )
+    services = Services.standalone(Settings())
     try:
         return await fn(services)
     finally:

@@ -23,6 +23,19 @@ class Services:
     hub: Hub = field(init=False)
     signals: Signals = field(init=False)
 
+    @classmethod
+    def standalone(cls, settings: Settings) -> Services:
+        """Services without the HTTP app (CLI commands, test setup, benchmarks): the
+        configured database and file store with an in-process bus."""
+        from cloudwindow.bus import MemoryBus
+
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url, settings.db_pool_size, settings.db_max_overflow),
+            bus=MemoryBus(),
+            files=FileStore(settings.data_dir),
+        )
+
     def __post_init__(self) -> None:
         self.signals = Signals()
         self.hub = Hub(self.bus, self.settings.node_name)

@@ -18,11 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from cloudwindow.accounts.actions import do_create_user
 from cloudwindow.accounts.permissions import Role
 from cloudwindow.accounts.schemas import UserCreate
-from cloudwindow.bus import MemoryBus
 from cloudwindow.config import Settings
-from cloudwindow.db import Database
 from cloudwindow.services import Services
-from cloudwindow.storage import FileStore
 from conftest import (
     LiveServer,
     drop_database,
@@ -95,12 +92,7 @@ def _admin_token(server: LiveServer) -> str:
 
 
 async def _create_admin(settings: Settings, name: str) -> None:
-    services = Services(
-        settings=settings,
-        db=Database(settings.database_url),
-        bus=MemoryBus(),
-        files=FileStore(settings.data_dir),
-    )
+    services = Services.standalone(settings)
     try:
         await do_create_user(
             services,

@@ -15,6 +15,15 @@ from cloudwindow.services import Services
 SUPERVISORS = "role:supervisor"
 
 
+def _presence(principal: Principal, online: bool) -> dict[str, object]:
+    return {
+        "principal": principal.ident,
+        "kind": principal.kind,
+        "name": principal.name,
+        "online": online,
+    }
+
+
 async def do_connect(services: Services, principal: Principal) -> None:
     node = services.settings.node_name
     async with unit_of_work(services) as (session, out):
@@ -29,12 +38,7 @@ async def do_connect(services: Services, principal: Principal) -> None:
         out.emit(
             SUPERVISORS,
             "presence",
-            {
-                "principal": principal.ident,
-                "kind": principal.kind,
-                "name": principal.name,
-                "online": True,
-            },
+            _presence(principal, True),
             durable=False,
         )
 
@@ -60,12 +64,7 @@ async def do_disconnect(services: Services, principal: Principal) -> bool:
             out.emit(
                 SUPERVISORS,
                 "presence",
-                {
-                    "principal": principal.ident,
-                    "kind": principal.kind,
-                    "name": principal.name,
-                    "online": False,
-                },
+                _presence(principal, False),
                 durable=False,
             )
     return gone
