@@ -795,6 +795,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/queue/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Queue Metrics
+         * @description Per skill group and per site: waiting, longest wait, agents by state, service level
+         *     (answered within the target), average speed of answer, abandonment, handle time.
+         */
+        get: operations["queue_metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staffing/erlang": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Staffing Erlang
+         * @description Erlang C (and, with a mean patience, Erlang A) staffing for planners: agents needed
+         *     for the service-level target and the measures around that number.
+         */
+        get: operations["staffing_erlang"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1107,6 +1149,22 @@ export interface components {
             /** Permissions */
             permissions: string[];
         };
+        /** MetricsReport */
+        MetricsReport: {
+            /** Window */
+            window: string;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /** Target Answer Seconds */
+            target_answer_seconds: number;
+            /** Skill Groups */
+            skill_groups: components["schemas"]["QueueMetrics"][];
+            /** Sites */
+            sites: components["schemas"]["QueueMetrics"][];
+        };
         /** Page[AuditEventOut] */
         Page_AuditEventOut_: {
             /** Items */
@@ -1216,6 +1274,40 @@ export interface components {
          * @enum {string}
          */
         Peripheral: "id_card_reader" | "document_camera" | "printer" | "signature_pad" | "fingerprint_reader" | "face_camera" | "receipt_printer" | "card_issuer";
+        /**
+         * QueueMetrics
+         * @description Live figures of one skill group or site over one window.
+         */
+        QueueMetrics: {
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            /** Waiting */
+            waiting: number;
+            /** Longest Wait Seconds */
+            longest_wait_seconds: number;
+            /** Agents */
+            agents: {
+                [key: string]: number;
+            };
+            /** Offered */
+            offered: number;
+            /** Answered */
+            answered: number;
+            /** Answered Within Target */
+            answered_within_target: number;
+            /** Service Level */
+            service_level: number | null;
+            /** Average Speed Of Answer Seconds */
+            average_speed_of_answer_seconds: number | null;
+            /** Abandoned */
+            abandoned: number;
+            /** Abandonment Rate */
+            abandonment_rate: number | null;
+            /** Average Handle Seconds */
+            average_handle_seconds: number | null;
+        };
         /** QueueOverview */
         QueueOverview: {
             /** Groups */
@@ -1519,6 +1611,16 @@ export interface components {
              * @default
              */
             description: string;
+            /**
+             * Wrap Up Seconds
+             * @default 30
+             */
+            wrap_up_seconds: number;
+            /** Business Hours */
+            business_hours?: [
+                string,
+                string
+            ][] | null;
         };
         /** SkillGroupOut */
         SkillGroupOut: {
@@ -1530,6 +1632,10 @@ export interface components {
             name_en: string;
             /** Description */
             description: string;
+            /** Wrap Up Seconds */
+            wrap_up_seconds: number;
+            /** Business Hours */
+            business_hours: string[][] | null;
             /** Active */
             active: boolean;
         };
@@ -1541,6 +1647,13 @@ export interface components {
             name_en?: string | null;
             /** Description */
             description?: string | null;
+            /** Wrap Up Seconds */
+            wrap_up_seconds?: number | null;
+            /** Business Hours */
+            business_hours?: [
+                string,
+                string
+            ][] | null;
         };
         /** SkillIn */
         SkillIn: {
@@ -1548,6 +1661,32 @@ export interface components {
             skill_group_code: string;
             /** Proficiency */
             proficiency: number;
+        };
+        /** StaffingPlan */
+        StaffingPlan: {
+            /** Traffic Erlangs */
+            traffic_erlangs: number;
+            /** Agents Needed */
+            agents_needed: number;
+            /** Agents Needed With Abandonment */
+            agents_needed_with_abandonment?: number | null;
+            /** Rows */
+            rows: components["schemas"]["StaffingRow"][];
+        };
+        /** StaffingRow */
+        StaffingRow: {
+            /** Agents */
+            agents: number;
+            /** Service Level */
+            service_level: number;
+            /** Asa Seconds */
+            asa_seconds: number | null;
+            /** P Wait */
+            p_wait: number;
+            /** P Abandon */
+            p_abandon?: number | null;
+            /** Service Level With Abandonment */
+            service_level_with_abandonment?: number | null;
         };
         /** TerminalCreate */
         TerminalCreate: {
@@ -4480,6 +4619,101 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    queue_metrics: {
+        parameters: {
+            query?: {
+                window?: string;
+                target_answer_seconds?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricsReport"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    staffing_erlang: {
+        parameters: {
+            query: {
+                arrivals_per_hour: number;
+                mean_handle_seconds: number;
+                target_answer_seconds?: number;
+                target_level?: number;
+                mean_patience_seconds?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffingPlan"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };

@@ -181,6 +181,7 @@ const en: MessageSchema = {
     name: 'Name',
     nameEn: 'English name',
     description: 'Description',
+    wrapUp: 'Wrap-up time (s)',
     createTitle: 'New skill group',
     editTitle: 'Edit skill group: {name}',
   },

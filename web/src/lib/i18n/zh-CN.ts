@@ -180,6 +180,7 @@ const zhCN = {
     name: '名称',
     nameEn: '英文名称',
     description: '说明',
+    wrapUp: '整理时长（秒）',
     createTitle: '新增技能组',
     editTitle: '编辑技能组：{name}',
   },
