@@ -56,11 +56,3 @@ class Settings(BaseSettings):
     log_json: bool = True
     log_level: str = "INFO"
     node_name: str = "node-1"
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    def sync_database_url(self) -> str:
-        """The same database through a synchronous driver (Alembic's offline tools)."""
-        return self.database_url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")

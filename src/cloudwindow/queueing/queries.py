@@ -138,6 +138,11 @@ async def agent_view(session: AsyncSession, status: AgentStatus) -> AgentStateVi
     )
 
 
+async def agent_view_of(session: AsyncSession, user_id: int) -> AgentStateView | None:
+    status = await session.get(AgentStatus, user_id)
+    return await agent_view(session, status) if status is not None else None
+
+
 async def active_ticket(session: AsyncSession, owner: str) -> Ticket | None:
     return await session.scalar(
         select(Ticket)

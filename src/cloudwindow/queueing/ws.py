@@ -8,7 +8,6 @@ from typing import Any
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.queueing import actions, queries
-from cloudwindow.queueing.models import AgentStatus
 from cloudwindow.queueing.schemas import SetAgentState, TakeTicket, TicketRef, Transfer
 from cloudwindow.realtime.dispatch import Dispatcher
 from cloudwindow.services import Services
@@ -53,10 +52,10 @@ async def set_state(services: Services, who: Principal, data: dict[str, Any]) ->
 @messages.handles("agent.get", Permission.AGENT_DESK, reply="agent.status")
 async def get_state(services: Services, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     async with services.db.read() as session:
-        status = await session.get(AgentStatus, who.id)
-        if status is None:
-            return {"state": "offline", "reason": "", "since": None, "ticket": None}
-        return (await queries.agent_view(session, status)).model_dump(mode="json")
+        view = await queries.agent_view_of(session, who.id)
+    if view is None:  # never signed in to a seat yet
+        return {"state": "offline", "reason": "", "since": None, "ticket": None}
+    return view.model_dump(mode="json")
 
 
 @messages.handles("offer.accept", Permission.AGENT_DESK, reply="agent.status")

@@ -7,7 +7,6 @@ in-process bus (one node) this is a direct call.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -31,7 +30,6 @@ class Hub:
         self.bus = bus
         self.node = node
         self._clients: dict[str, set[Client]] = defaultdict(set)
-        self._lock = asyncio.Lock()
 
     def start(self) -> None:
         self.bus.subscribe(self._on_bus)
@@ -47,13 +45,6 @@ class Hub:
                 clients.discard(client)
                 if not clients:
                     del self._clients[key]
-
-    def local_count(self, key: str) -> int:
-        return len(self._clients.get(key, ()))
-
-    @property
-    def connections(self) -> int:
-        return len({id(c) for cs in self._clients.values() for c in cs})
 
     async def publish(self, events: Iterable[Event]) -> None:
         """One bus message per call, however many events: a transaction's events travel

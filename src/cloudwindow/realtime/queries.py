@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudwindow.db import utcnow
-from cloudwindow.realtime.models import OutboxEvent, Presence
+from cloudwindow.realtime.models import OutboxEvent
 
 
 async def events_after(
@@ -33,9 +30,3 @@ async def latest_event_id(session: AsyncSession, keys: tuple[str, ...]) -> int:
         select(func.max(OutboxEvent.id)).where(OutboxEvent.recipient.in_(keys))
     )
     return int(value or 0)
-
-
-async def online(session: AsyncSession, timeout_seconds: int) -> set[str]:
-    cutoff = utcnow() - timedelta(seconds=timeout_seconds)
-    rows = await session.scalars(select(Presence.principal).where(Presence.last_seen >= cutoff))
-    return set(rows)
