@@ -53,6 +53,17 @@ class Settings(BaseSettings):
     queue_tick_seconds: float = 1.0  # matcher/sweeper timer (they also wake on changes)
     position_min_interval_seconds: float = 1.0  # position pushes at most this often
     position_refresh_seconds: float = 5.0  # and at least this often (changes on other nodes)
+    # Callbacks and appointments (queueing/callbacks.py, queueing/appointments.py)
+    callback_max_attempts: int = Field(default=3, ge=1, le=20)  # then it is unreachable
+    appointment_slot_minutes: int = Field(default=30, ge=5, le=240)  # default per group
+    appointment_capacity: int = Field(default=4, ge=1, le=500)  # bookings per slot, default
+    appointment_days_ahead: int = Field(default=7, ge=1, le=60)
+    appointment_early_minutes: int = 30  # a code is accepted this long before its slot
+    appointment_late_minutes: int = 15  # ... and this long after the slot ends (no-show then)
+    # Personal data at rest (privacy.py): base64 of 32 bytes; unset = a key generated once
+    # into <data_dir>/keys/data.key. Earlier keys still decrypt after a rotation.
+    data_key: str | None = Field(default=None, repr=False)
+    data_keys_previous: list[str] = Field(default_factory=list, repr=False)
     log_json: bool = True
     log_level: str = "INFO"
     node_name: str = "node-1"

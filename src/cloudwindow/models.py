@@ -4,18 +4,33 @@ from cloudwindow.accounts.models import AgentSkill, AuthSession, LoginFailure, U
 from cloudwindow.audit.models import AuditEvent
 from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
 from cloudwindow.fleet.models import EnrollmentCode, Seat, Site, Terminal
-from cloudwindow.queueing.models import AgentStateLog, AgentStatus, Ticket, TicketLog
+from cloudwindow.media.models import MediaSession
+from cloudwindow.queueing.models import (
+    AgentStateLog,
+    AgentStatus,
+    Appointment,
+    AppointmentPolicy,
+    Callback,
+    Consult,
+    Ticket,
+    TicketLog,
+)
 from cloudwindow.realtime.models import OutboxEvent, Presence
 
 __all__ = [
     "AgentSkill",
     "AgentStateLog",
     "AgentStatus",
+    "Appointment",
+    "AppointmentPolicy",
     "AuditEvent",
     "AuthSession",
+    "Callback",
+    "Consult",
     "Department",
     "EnrollmentCode",
     "LoginFailure",
+    "MediaSession",
     "OutboxEvent",
     "Presence",
     "Region",
