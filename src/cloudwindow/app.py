@@ -25,6 +25,8 @@ from cloudwindow.db import Database
 from cloudwindow.errors import RuleViolation, error_body, install_error_handlers
 from cloudwindow.fleet.api import router as fleet_router
 from cloudwindow.logs import configure_logging, get_logger
+from cloudwindow.media.api import router as media_router
+from cloudwindow.media.ws import messages as media_messages
 from cloudwindow.middleware import RequestLogMiddleware
 from cloudwindow.queueing.api import router as queue_router
 from cloudwindow.queueing.engine import QueueEngine
@@ -141,10 +143,17 @@ def create_app(
     app.state.services = services
     app.add_middleware(RequestLogMiddleware)
     install_error_handlers(app)
-    app.state.routers = (accounts_router, catalog_router, fleet_router, audit_router, queue_router)
+    app.state.routers = (
+        accounts_router,
+        catalog_router,
+        fleet_router,
+        audit_router,
+        queue_router,
+        media_router,
+    )
     for router in app.state.routers:
         app.include_router(router)
-    app.include_router(gateway_router([queue_messages]))
+    app.include_router(gateway_router([queue_messages, media_messages]))
 
     @app.get("/healthz", tags=["health"], operation_id="healthz")
     async def healthz() -> dict[str, str]:

@@ -7,6 +7,7 @@ an in-process event bus, and files under ``./var/data``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,14 @@ class Settings(BaseSettings):
     # into <data_dir>/keys/data.key. Earlier keys still decrypt after a rotation.
     data_key: str | None = Field(default=None, repr=False)
     data_keys_previous: list[str] = Field(default_factory=list, repr=False)
+    # Media (WebRTC calls, docs/operations.md §TURN). No ICE servers: LAN / one machine.
+    stun_urls: list[str] = Field(default_factory=list)  # e.g. ["stun:turn.example:3478"]
+    turn_urls: list[str] = Field(default_factory=list)  # e.g. ["turn:turn.example:3478"]
+    turn_secret: str | None = None  # coturn static-auth-secret (TURN REST API)
+    turn_ttl_seconds: int = 6 * 3600  # TURN credentials live this long (a call's length)
+    ice_transport_policy: Literal["all", "relay"] = "all"  # relay: only through TURN
+    media_backend: Literal["p2p"] = "p2p"  # an SFU backend follows
+    media_max_sdp_bytes: int = 16 * 1024  # an offer/answer larger than this is refused
     log_json: bool = True
     log_level: str = "INFO"
     node_name: str = "node-1"

@@ -28,12 +28,15 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     QUEUE_MONITOR = "queue.monitor"  # live queue and agent boards (值班主管)
     AGENT_DESK = "agent.desk"  # take offers and serve citizens (坐席工作台)
+    MEDIA_CALL = "media.call"  # take part in a video call (signaling; kiosks and agents)
     SELF = "self"  # any signed-in user: own profile, logout
     DEVICE = "device"  # a kiosk acting with its device credential
 
 
 # Permissions held by a kiosk authenticated with its device credential.
-DEVICE_PERMISSIONS: frozenset[Permission] = frozenset({Permission.DEVICE, Permission.CATALOG_READ})
+DEVICE_PERMISSIONS: frozenset[Permission] = frozenset(
+    {Permission.DEVICE, Permission.CATALOG_READ, Permission.MEDIA_CALL}
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(
@@ -58,7 +61,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.QUEUE_MONITOR,
         }
     ),
-    Role.AGENT: frozenset({Permission.SELF, Permission.CATALOG_READ, Permission.AGENT_DESK}),
+    Role.AGENT: frozenset(
+        {Permission.SELF, Permission.CATALOG_READ, Permission.AGENT_DESK, Permission.MEDIA_CALL}
+    ),
     Role.APPROVER: frozenset({Permission.SELF, Permission.CATALOG_READ}),
     Role.AUDITOR: frozenset(
         {

@@ -20,6 +20,7 @@ from cloudwindow.catalog.models import Department, ServiceItem, SkillGroup
 from cloudwindow.crud import check_ref
 from cloudwindow.db import utcnow
 from cloudwindow.fleet.models import Site, Terminal
+from cloudwindow.media import actions as media
 from cloudwindow.queueing import policy, rules
 from cloudwindow.queueing.errors import (
     OfferNotFound,
@@ -261,6 +262,7 @@ async def do_cancel_ticket(services: Services, principal: Principal, ticket_id: 
         if ticket.state == TicketState.OFFERED:
             await _release_agent(session, out, ticket, now)
         move_ticket(session, ticket, TicketState.CANCELLED, principal.ident)
+        await media.close_for_ticket(session, out, ticket.id, "cancelled", principal.ident)
         ticket.ended_at = now
         view = await _notify_ticket(session, out, ticket)
     services.signals.queue_changed([ticket.skill_group_code])
@@ -372,6 +374,7 @@ async def do_accept_offer(
         status.ticket_id = ticket.id
         await _notify_ticket(session, out, ticket)
         await _notify_agent(session, out, status)
+        await media.open_for_ticket(services, session, out, ticket, principal)
         view = await agent_view(session, status)
     services.signals.queue_changed([ticket.skill_group_code])
     return view
@@ -413,6 +416,7 @@ async def do_end_session(
             raise TicketNotFound({"ticket_id": ticket_id})
         now = utcnow()
         move_ticket(session, ticket, TicketState.COMPLETED, principal.ident)
+        await media.close_for_ticket(session, out, ticket.id, "ended", principal.ident)
         ticket.ended_at = now
         group = await session.get(SkillGroup, ticket.skill_group_code)
         move_agent(session, status, AgentState.WRAP_UP, now=now)
@@ -463,6 +467,7 @@ async def do_transfer(services: Services, principal: Principal, body: Transfer) 
             f"transfer to {body.skill_group_code or f'agent {body.agent_id}'}",
         )
         ticket.excluded_agents = [*ticket.excluded_agents, principal.id]
+        await media.close_for_ticket(session, out, ticket.id, "transferred", principal.ident)
         ticket.agent_id, ticket.answered_at = None, None
         if target is not None:
             expires = now + timedelta(seconds=services.settings.offer_ring_seconds)
@@ -745,6 +750,7 @@ async def _abandon(
         if ticket.state == TicketState.OFFERED:
             await _release_agent(session, out, ticket, now)
         move_ticket(session, ticket, TicketState.ABANDONED, "system", "kiosk gone")
+        await media.close_for_ticket(session, out, ticket.id, "abandoned", "system")
         ticket.ended_at = now
         await _notify_ticket(session, out, ticket)
         return {ticket.skill_group_code}

@@ -1,0 +1,1 @@
+"""Media sessions (video calls): signaling, ICE/TURN, time to first frame (issue 4)."""
