@@ -29,6 +29,7 @@ from cloudwindow.media.api import router as media_router
 from cloudwindow.media.ws import messages as media_messages
 from cloudwindow.middleware import RequestLogMiddleware
 from cloudwindow.queueing.api import router as queue_router
+from cloudwindow.queueing.bookings_api import router as bookings_router
 from cloudwindow.queueing.engine import QueueEngine
 from cloudwindow.queueing.ws import messages as queue_messages
 from cloudwindow.realtime.actions import do_node_stop
@@ -149,6 +150,7 @@ def create_app(
         fleet_router,
         audit_router,
         queue_router,
+        bookings_router,
         media_router,
     )
     for router in app.state.routers:

@@ -28,6 +28,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     QUEUE_MONITOR = "queue.monitor"  # live queue and agent boards (值班主管)
     AGENT_DESK = "agent.desk"  # take offers and serve citizens (坐席工作台)
+    CALLBACK_WORK = "callback.work"  # the callback list of one's skill groups (回拨)
     MEDIA_CALL = "media.call"  # take part in a video call (signaling; kiosks and agents)
     SELF = "self"  # any signed-in user: own profile, logout
     DEVICE = "device"  # a kiosk acting with its device credential
@@ -59,10 +60,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FLEET_READ,
             Permission.USERS_READ,
             Permission.QUEUE_MONITOR,
+            Permission.CALLBACK_WORK,
         }
     ),
     Role.AGENT: frozenset(
-        {Permission.SELF, Permission.CATALOG_READ, Permission.AGENT_DESK, Permission.MEDIA_CALL}
+        {
+            Permission.SELF,
+            Permission.CATALOG_READ,
+            Permission.AGENT_DESK,
+            Permission.MEDIA_CALL,
+            Permission.CALLBACK_WORK,
+        }
     ),
     Role.APPROVER: frozenset({Permission.SELF, Permission.CATALOG_READ}),
     Role.AUDITOR: frozenset(

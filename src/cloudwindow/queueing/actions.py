@@ -21,7 +21,7 @@ from cloudwindow.crud import check_ref
 from cloudwindow.db import utcnow
 from cloudwindow.fleet.models import Site, Terminal
 from cloudwindow.media import actions as media
-from cloudwindow.queueing import policy, rules
+from cloudwindow.queueing import appointments, consult, policy, rules
 from cloudwindow.queueing.errors import (
     OfferNotFound,
     TicketAlreadyActive,
@@ -182,6 +182,7 @@ async def do_take_ticket(services: Services, principal: Principal, body: TakeTic
         )
         if active is not None:
             raise TicketAlreadyActive(active.id, active.number)
+        appointment = await appointments.check_for_ticket(session, services.settings, body)
         item = await session.get(ServiceItem, body.service_item_code)
         if item is None or not item.active:
             raise TicketNotFound() if item is None else item_not_on_cloud(item.code)
@@ -216,6 +217,7 @@ async def do_take_ticket(services: Services, principal: Principal, body: TakeTic
         session.add(ticket)
         await session.flush()
         ticket.number = policy.ticket_number(rank, ticket.id)
+        appointments.redeemed(appointment, ticket)
         session.add(
             TicketLog(ticket_id=ticket.id, from_state="", to_state="queued", actor=principal.ident)
         )
@@ -319,6 +321,7 @@ async def do_set_agent_state(
     target = AgentState(body.state)
     async with unit_of_work(services) as (session, out):
         status = await _status_for(session, principal)
+        consult.refuse_while_in_consult(status)
         reason = (
             (body.reason or NotReadyReason.BREAK).value if target == AgentState.NOT_READY else ""
         )
@@ -410,12 +413,14 @@ async def do_end_session(
 ) -> AgentStateView:
     """The agent ends the session: the ticket is completed, the agent wraps up."""
     async with unit_of_work(services) as (session, out):
+        await consult.lock_partner_first(session, principal.id, ticket_id)
         status = await _status_for(session, principal)
         ticket = await lock_ticket(session, ticket_id)
         if ticket is None or ticket.agent_id != principal.id:
             raise TicketNotFound({"ticket_id": ticket_id})
         now = utcnow()
         move_ticket(session, ticket, TicketState.COMPLETED, principal.ident)
+        await consult.end_with_ticket(session, out, ticket.id, principal.ident, "session ended")
         await media.close_for_ticket(session, out, ticket.id, "ended", principal.ident)
         ticket.ended_at = now
         group = await session.get(SkillGroup, ticket.skill_group_code)
@@ -434,6 +439,7 @@ async def do_transfer(services: Services, principal: Principal, body: Transfer) 
     another skill group, or straight to one ready agent; the transferring agent wraps up.
     """
     async with unit_of_work(services) as (session, out):
+        await consult.lock_partner_first(session, principal.id, body.ticket_id)
         status = await _status_for(session, principal)
         target = None
         if body.agent_id is not None:
@@ -467,6 +473,7 @@ async def do_transfer(services: Services, principal: Principal, body: Transfer) 
             f"transfer to {body.skill_group_code or f'agent {body.agent_id}'}",
         )
         ticket.excluded_agents = [*ticket.excluded_agents, principal.id]
+        await consult.end_with_ticket(session, out, ticket.id, principal.ident, "transferred")
         await media.close_for_ticket(session, out, ticket.id, "transferred", principal.ident)
         ticket.agent_id, ticket.answered_at = None, None
         if target is not None:

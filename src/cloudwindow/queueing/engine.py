@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 
 from cloudwindow.logs import get_logger
-from cloudwindow.queueing import actions, queries
+from cloudwindow.queueing import actions, appointments, consult, queries
 from cloudwindow.queueing.models import Ticket
 from cloudwindow.queueing.rules import expected_wait_seconds
 from cloudwindow.queueing.states import TicketState
@@ -43,6 +43,8 @@ class QueueEngine:
         self._tasks = [
             asyncio.create_task(self._match_loop(tick)),
             asyncio.create_task(self._every(tick, actions.do_sweep)),
+            asyncio.create_task(self._every(tick, consult.do_sweep_consults)),
+            asyncio.create_task(self._every(60, appointments.do_mark_no_shows)),
             asyncio.create_task(self._positions_loop(tick)),
             asyncio.create_task(self._every(15, do_node_heartbeat)),
             asyncio.create_task(self._every(3600, do_purge_events)),

@@ -173,9 +173,7 @@ class AppointmentPolicy(Base):
     defaults apply to a group without a row)."""
 
     __tablename__ = "appointment_policies"
-    skill_group_code: Mapped[str] = mapped_column(
-        ForeignKey("skill_groups.code"), primary_key=True
-    )
+    skill_group_code: Mapped[str] = mapped_column(ForeignKey("skill_groups.code"), primary_key=True)
     slot_minutes: Mapped[int] = mapped_column(Integer)
     capacity: Mapped[int] = mapped_column(Integer)
     days_ahead: Mapped[int] = mapped_column(Integer)

@@ -21,6 +21,14 @@ class TakeTicket(InputModel):
     # Idempotency key chosen by the kiosk: resending a take whose reply was lost (the
     # node died) returns the ticket it already made instead of making a second one.
     request_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")] | None = None
+    # 预约码 (queueing/appointments.py): verified against today's slot, never trusted as is.
+    appointment_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+
+    @model_validator(mode="after")
+    def _appointment_priority(self) -> TakeTicket:
+        if self.appointment_code is not None and self.priority == Priority.NORMAL:
+            self.priority = Priority.APPOINTMENT
+        return self
 
 
 class TicketRef(InputModel):

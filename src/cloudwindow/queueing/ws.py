@@ -7,7 +7,7 @@ from typing import Any
 
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
-from cloudwindow.queueing import actions, queries
+from cloudwindow.queueing import actions, appointments, callbacks, consult, queries
 from cloudwindow.queueing.schemas import SetAgentState, TakeTicket, TicketRef, Transfer
 from cloudwindow.realtime.dispatch import Dispatcher
 from cloudwindow.services import Services
@@ -30,9 +30,12 @@ async def cancel(services: Services, who: Principal, data: dict[str, Any]) -> di
 
 @messages.handles("ticket.callback", Permission.DEVICE, reply="ticket.callback_requested")
 async def callback(services: Services, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
-    ref = TicketRef.model_validate(data)
-    view = await actions.do_request_callback(services, who, ref.ticket_id)
-    return {"ticket": view.model_dump(mode="json")}
+    body = callbacks.CallbackRequest.model_validate({**data, "service_item_code": None})
+    view, ticket = await callbacks.do_request_callback(services, who, body)
+    return {
+        "ticket": ticket.model_dump(mode="json") if ticket else None,
+        "callback": view.model_dump(mode="json"),
+    }
 
 
 @messages.handles("ticket.get", Permission.DEVICE, reply="ticket.current")
@@ -85,6 +88,110 @@ async def transfer(services: Services, who: Principal, data: dict[str, Any]) -> 
 @messages.handles("wrap_up.done", Permission.AGENT_DESK, reply="agent.status")
 async def wrap_up_done(services: Services, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     return (await actions.do_finish_wrap_up(services, who)).model_dump(mode="json")
+
+
+# Callbacks, appointments (kiosk) and consult transfer (agents): docs/protocol.md
+@messages.handles("callback.request", Permission.DEVICE, reply="callback.requested")
+async def callback_request(
+    services: Services, who: Principal, data: dict[str, Any]
+) -> dict[str, Any]:
+    body = callbacks.CallbackRequest.model_validate({**data, "ticket_id": None})
+    view, _ = await callbacks.do_request_callback(services, who, body)
+    return {"callback": view.model_dump(mode="json")}
+
+
+@messages.handles("appointment.slots", Permission.DEVICE, reply="appointment.slots")
+async def appointment_slots(
+    services: Services, who: Principal, data: dict[str, Any]
+) -> dict[str, Any]:
+    query = appointments.SlotsQuery.model_validate(data)
+    return (await appointments.get_slots(services, query.service_item_code)).model_dump(mode="json")
+
+
+@messages.handles("appointment.book", Permission.DEVICE, reply="appointment.booked")
+async def appointment_book(
+    services: Services, who: Principal, data: dict[str, Any]
+) -> dict[str, Any]:
+    body = appointments.BookAppointment.model_validate(data)
+    view = await appointments.do_book(services, who, body)
+    return {"appointment": view.model_dump(mode="json")}
+
+
+@messages.handles("appointment.lookup", Permission.DEVICE, reply="appointment.found")
+async def appointment_lookup(
+    services: Services, who: Principal, data: dict[str, Any]
+) -> dict[str, Any]:
+    ref = appointments.CodeRef.model_validate(data)
+    view = await appointments.get_by_code(services, ref.code)
+    return {"appointment": view.model_dump(mode="json")}
+
+
+@messages.handles("appointment.cancel", Permission.DEVICE, reply="appointment.cancelled")
+async def appointment_cancel(
+    services: Services, who: Principal, data: dict[str, Any]
+) -> dict[str, Any]:
+    body = appointments.CancelByCode.model_validate(data)
+    view = await appointments.do_cancel_by_code(services, who, body)
+    return {"appointment": view.model_dump(mode="json")}
+
+
+@messages.handles("consult.candidates", Permission.AGENT_DESK, reply="consult.candidates")
+async def consult_candidates(
+    services: Services, who: Principal, data: dict[str, Any]
+) -> dict[str, Any]:
+    agents = await consult.get_candidates(services, who)
+    return {"agents": [a.model_dump(mode="json") for a in agents]}
+
+
+@messages.handles("consult.get", Permission.AGENT_DESK, reply="consult.status")
+async def consult_get(services: Services, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    view = await consult.get_open_consult(services, who)
+    return {"consult": view.model_dump(mode="json") if view else None}
+
+
+@messages.handles("consult.start", Permission.AGENT_DESK, reply="consult.status")
+async def consult_start(services: Services, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    body = consult.ConsultStart.model_validate(data)
+    return {
+        "consult": (await consult.do_start_consult(services, who, body)).model_dump(mode="json")
+    }
+
+
+@messages.handles("consult.accept", Permission.AGENT_DESK, reply="consult.status")
+async def consult_accept(
+    services: Services, who: Principal, data: dict[str, Any]
+) -> dict[str, Any]:
+    ref = consult.ConsultRef.model_validate(data)
+    view = await consult.do_accept_consult(services, who, ref.consult_id)
+    return {"consult": view.model_dump(mode="json")}
+
+
+@messages.handles("consult.decline", Permission.AGENT_DESK, reply="consult.status")
+async def consult_decline(
+    services: Services, who: Principal, data: dict[str, Any]
+) -> dict[str, Any]:
+    ref = consult.ConsultRef.model_validate(data)
+    view = await consult.do_decline_consult(services, who, ref.consult_id)
+    return {"consult": view.model_dump(mode="json")}
+
+
+@messages.handles("consult.cancel", Permission.AGENT_DESK, reply="consult.status")
+async def consult_cancel(
+    services: Services, who: Principal, data: dict[str, Any]
+) -> dict[str, Any]:
+    ref = consult.ConsultRef.model_validate(data)
+    view = await consult.do_cancel_consult(services, who, ref.consult_id)
+    return {"consult": view.model_dump(mode="json")}
+
+
+@messages.handles("consult.complete", Permission.AGENT_DESK, reply="agent.status")
+async def consult_complete(
+    services: Services, who: Principal, data: dict[str, Any]
+) -> dict[str, Any]:
+    ref = consult.ConsultRef.model_validate(data)
+    return (await consult.do_complete_consult(services, who, ref.consult_id)).model_dump(
+        mode="json"
+    )
 
 
 async def _kiosk_connected(services: Services, who: Principal) -> None:
