@@ -34,6 +34,8 @@ from cloudwindow.queueing.engine import QueueEngine
 from cloudwindow.queueing.ws import messages as queue_messages
 from cloudwindow.realtime.actions import do_node_stop
 from cloudwindow.realtime.gateway import gateway_router
+from cloudwindow.recording.api import router as recording_router
+from cloudwindow.recording.jobs import RecordingJobs
 from cloudwindow.services import Services
 from cloudwindow.storage import FileStore
 
@@ -110,6 +112,7 @@ def create_app(
     )
 
     engine = QueueEngine(services)
+    recording_jobs = RecordingJobs(services)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -117,6 +120,7 @@ def create_app(
         await services.bus.start()
         await engine.start_node()
         engine.start()
+        recording_jobs.start()
         log.info(
             "started",
             node=settings.node_name,
@@ -127,6 +131,7 @@ def create_app(
             yield
         finally:
             await engine.stop()
+            await recording_jobs.stop()
             try:
                 await do_node_stop(services)
             except Exception:  # the database may be the thing that is going away
@@ -152,6 +157,7 @@ def create_app(
         queue_router,
         bookings_router,
         media_router,
+        recording_router,
     )
     for router in app.state.routers:
         app.include_router(router)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from cloudwindow.config import Settings
+from cloudwindow.recording.cli import app as recording_app
 
 app = typer.Typer(
     help="CloudWindow 云窗口 — remote government service platform.",
@@ -24,6 +25,7 @@ user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(user_app, name="user")
+app.add_typer(recording_app, name="recording")
 
 T = TypeVar("T")
 

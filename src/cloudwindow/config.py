@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     ice_transport_policy: Literal["all", "relay"] = "all"  # relay: only through TURN
     media_backend: Literal["p2p"] = "p2p"  # an SFU backend follows
     media_max_sdp_bytes: int = 16 * 1024  # an offer/answer larger than this is refused
+    # Recording for audit (recording/): 全程录音录像
+    recording_retention_days: int = Field(default=180, ge=1)  # then the purge job deletes it
+    recording_max_chunk_bytes: int = 8 * 1024 * 1024  # one uploaded chunk (~2 s of video)
+    recording_max_bytes: int = 4 * 1024 * 1024 * 1024  # one recording, all chunks together
+    recording_max_chunks: int = 20_000  # chunk indexes 0 … this-1 (11 h at 2 s per chunk)
+    recording_stale_minutes: float = 10  # unfinished and silent this long: flagged incomplete
+    recording_job_seconds: float = 60  # how often the sweep and purge jobs run
+    recording_grant_seconds: int = 4 * 3600  # a playback link stays valid this long
+    recording_ffmpeg: str = "ffmpeg"  # remuxes the assembled file (duration, cues); optional
     log_json: bool = True
     log_level: str = "INFO"
     node_name: str = "node-1"

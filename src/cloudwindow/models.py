@@ -16,6 +16,7 @@ from cloudwindow.queueing.models import (
     TicketLog,
 )
 from cloudwindow.realtime.models import OutboxEvent, Presence
+from cloudwindow.recording.models import Recording, RecordingChunk, RecordingGrant
 
 __all__ = [
     "AgentSkill",
@@ -33,6 +34,9 @@ __all__ = [
     "MediaSession",
     "OutboxEvent",
     "Presence",
+    "Recording",
+    "RecordingChunk",
+    "RecordingGrant",
     "Region",
     "Seat",
     "ServiceItem",

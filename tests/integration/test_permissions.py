@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from integration.recording_support import served_ticket, start, webm
 
 from cloudwindow.accounts.permissions import (
     DEVICE_PERMISSIONS,
@@ -255,8 +256,38 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         None,
     ),
     ("get", "/api/service-categories"): lambda lv: ("/api/service-categories", None),
+    ("post", "/api/recordings"): lambda lv: ("/api/recordings", {"ticket_id": served_ticket(lv)}),
+    ("put", "/api/recordings/{recording_id}/chunks/{seq}"): lambda lv: (
+        f"/api/recordings/{_recording(lv)}/chunks/0",
+        "CHUNK",
+    ),
+    ("get", "/api/recordings/{recording_id}/upload-status"): lambda lv: (
+        f"/api/recordings/{_recording(lv)}/upload-status",
+        None,
+    ),
+    ("post", "/api/recordings/{recording_id}/finish"): lambda lv: (
+        f"/api/recordings/{_recording(lv, chunks=1)}/finish",
+        {"chunk_count": 1},
+    ),
+    ("get", "/api/recordings"): lambda lv: ("/api/recordings", None),
+    ("get", "/api/recordings/{recording_id}"): lambda lv: (
+        f"/api/recordings/{_finished_recording(lv)}",
+        None,
+    ),
+    ("post", "/api/recordings/{recording_id}/verify"): lambda lv: (
+        f"/api/recordings/{_finished_recording(lv)}/verify",
+        None,
+    ),
+    ("post", "/api/recordings/{recording_id}/playback"): lambda lv: (
+        f"/api/recordings/{_finished_recording(lv)}/playback",
+        {"purpose": "play"},
+    ),
 }
-PUBLIC = {("post", "/api/auth/login"), ("post", "/api/devices/enroll")}
+PUBLIC = {
+    ("post", "/api/auth/login"),
+    ("post", "/api/devices/enroll"),
+    ("get", "/api/recordings/{recording_id}/media"),  # by a playback grant (<video src>)
+}
 
 
 def _office(live: LiveServer) -> int:
@@ -275,7 +306,32 @@ def _operations(live: LiveServer) -> list[tuple[str, str, str]]:
     ]
 
 
+def _recording(live: LiveServer, chunks: int = 0) -> int:
+    """A recording by agent01 of a ticket it serves, with ``chunks`` chunks uploaded."""
+    with live.as_user("agent01") as agent:
+        rid = int(str(start(agent, served_ticket(live))["id"]))
+        for seq in range(chunks):
+            r = agent.put(f"/api/recordings/{rid}/chunks/{seq}", content=webm(2.0))
+            assert r.status_code == 200, r.text
+    return rid
+
+
+_FINISHED: dict[str, int] = {}
+
+
+def _finished_recording(live: LiveServer) -> int:
+    if live.url not in _FINISHED:
+        rid = _recording(live, chunks=1)
+        with live.as_user("agent01") as agent:
+            r = agent.post(f"/api/recordings/{rid}/finish", json={"chunk_count": 1})
+            assert r.status_code == 200, r.text
+        _FINISHED[live.url] = rid
+    return _FINISHED[live.url]
+
+
 def _send(client: httpx.Client, method: str, path: str, body: Any) -> httpx.Response:
+    if body == "CHUNK":
+        return client.put(path, content=webm(2.0))
     if body == "FILE":
         return client.post(
             path,

@@ -30,6 +30,9 @@ class Permission(StrEnum):
     AGENT_DESK = "agent.desk"  # take offers and serve citizens (坐席工作台)
     CALLBACK_WORK = "callback.work"  # the callback list of one's skill groups (回拨)
     MEDIA_CALL = "media.call"  # take part in a video call (signaling; kiosks and agents)
+    RECORDING_UPLOAD = "recording.upload"  # record own sessions (坐席录音录像上传)
+    RECORDING_READ = "recording.read"  # list recordings, their flags, verify hash chains
+    RECORDING_PLAYBACK = "recording.playback"  # play back / download (audited)
     SELF = "self"  # any signed-in user: own profile, logout
     DEVICE = "device"  # a kiosk acting with its device credential
 
@@ -51,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.USERS_WRITE,
             Permission.AUDIT_READ,
             Permission.QUEUE_MONITOR,
+            Permission.RECORDING_READ,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -61,6 +65,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.USERS_READ,
             Permission.QUEUE_MONITOR,
             Permission.CALLBACK_WORK,
+            Permission.RECORDING_READ,
+            Permission.RECORDING_PLAYBACK,
         }
     ),
     Role.AGENT: frozenset(
@@ -68,8 +74,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SELF,
             Permission.CATALOG_READ,
             Permission.AGENT_DESK,
-            Permission.MEDIA_CALL,
             Permission.CALLBACK_WORK,
+            Permission.MEDIA_CALL,
+            Permission.RECORDING_UPLOAD,
         }
     ),
     Role.APPROVER: frozenset({Permission.SELF, Permission.CATALOG_READ}),
@@ -80,6 +87,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FLEET_READ,
             Permission.USERS_READ,
             Permission.AUDIT_READ,
+            Permission.RECORDING_READ,
+            Permission.RECORDING_PLAYBACK,
         }
     ),
 }
