@@ -26,6 +26,8 @@ from cloudwindow.errors import RuleViolation, error_body, install_error_handlers
 from cloudwindow.fleet.api import router as fleet_router
 from cloudwindow.logs import configure_logging, get_logger
 from cloudwindow.media.api import router as media_router
+from cloudwindow.media.quality_api import router as media_quality_router
+from cloudwindow.media.telemetry_ws import messages as telemetry_messages
 from cloudwindow.media.ws import messages as media_messages
 from cloudwindow.middleware import RequestLogMiddleware
 from cloudwindow.queueing.api import router as queue_router
@@ -161,7 +163,7 @@ def create_app(
     )
     for router in app.state.routers:
         app.include_router(router)
-    app.include_router(gateway_router([queue_messages, media_messages]))
+    app.include_router(gateway_router([queue_messages, media_messages, telemetry_messages]))
 
     @app.get("/healthz", tags=["health"], operation_id="healthz")
     async def healthz() -> dict[str, str]:

@@ -85,3 +85,12 @@ class Settings(BaseSettings):
     log_json: bool = True
     log_level: str = "INFO"
     node_name: str = "node-1"
+    # Media: site bandwidth budget (media/budget.py) and quality telemetry (media/quality.py)
+    media_budget_headroom: float = Field(default=0.8, gt=0, le=1)  # share of a link calls use
+    media_audio_kbps: int = 48  # per call and direction (Opus + packet overhead)
+    media_video_floor_kbps: int = 300  # below this a call is held rather than admitted
+    media_video_ceiling_kbps: int = 1500  # no call gets more, however idle the link
+    media_stats_interval_seconds: float = 2.0  # both ends sample getStats this often
+    media_stats_burst: int = 3  # media.stats a connection may send at once before limiting
+    media_stats_max_bytes: int = 2048  # one media.stats message, serialised
+    media_quality_retention_days: int = 90  # quality samples older than this are purged

@@ -5,6 +5,7 @@ from cloudwindow.audit.models import AuditEvent
 from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
 from cloudwindow.fleet.models import EnrollmentCode, Seat, Site, Terminal
 from cloudwindow.media.models import MediaSession
+from cloudwindow.media.telemetry_models import QualityAlert, QualitySample
 from cloudwindow.queueing.models import (
     AgentStateLog,
     AgentStatus,
@@ -34,6 +35,8 @@ __all__ = [
     "MediaSession",
     "OutboxEvent",
     "Presence",
+    "QualityAlert",
+    "QualitySample",
     "Recording",
     "RecordingChunk",
     "RecordingGrant",

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 
 from cloudwindow.logs import get_logger
+from cloudwindow.media.telemetry import do_purge_quality
 from cloudwindow.queueing import actions, appointments, consult, queries
 from cloudwindow.queueing.models import Ticket
 from cloudwindow.queueing.rules import expected_wait_seconds
@@ -48,6 +49,7 @@ class QueueEngine:
             asyncio.create_task(self._positions_loop(tick)),
             asyncio.create_task(self._every(15, do_node_heartbeat)),
             asyncio.create_task(self._every(3600, do_purge_events)),
+            asyncio.create_task(self._every(3600, do_purge_quality)),
         ]
 
     async def stop(self) -> None:
