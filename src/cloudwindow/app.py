@@ -159,6 +159,7 @@ def create_app(
         queue_router,
         bookings_router,
         media_router,
+        media_quality_router,
         recording_router,
     )
     for router in app.state.routers:
