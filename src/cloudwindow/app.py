@@ -26,6 +26,7 @@ from cloudwindow.errors import RuleViolation, error_body, install_error_handlers
 from cloudwindow.fleet.api import router as fleet_router
 from cloudwindow.logs import configure_logging, get_logger
 from cloudwindow.media.api import router as media_router
+from cloudwindow.media.caps import CapsPusher
 from cloudwindow.media.quality_api import router as media_quality_router
 from cloudwindow.media.telemetry_ws import messages as telemetry_messages
 from cloudwindow.media.ws import messages as media_messages
@@ -115,6 +116,7 @@ def create_app(
 
     engine = QueueEngine(services)
     recording_jobs = RecordingJobs(services)
+    caps_pusher = CapsPusher(services)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -123,6 +125,7 @@ def create_app(
         await engine.start_node()
         engine.start()
         recording_jobs.start()
+        caps_pusher.start()
         log.info(
             "started",
             node=settings.node_name,
@@ -134,6 +137,7 @@ def create_app(
         finally:
             await engine.stop()
             await recording_jobs.stop()
+            await caps_pusher.stop()
             try:
                 await do_node_stop(services)
             except Exception:  # the database may be the thing that is going away

@@ -213,3 +213,49 @@ def test_a_degrading_call_raises_an_alert_and_its_recovery_clears_it(server: Liv
     assert again["data"]["reasons"] == ["freezes", "jitter_buffer"]
     for c in (kiosk, agent, supervisor):
         c.close()
+
+
+def test_caps_follow_calls_at_a_site_and_a_full_site_is_saturated(server: LiveServer) -> None:
+    """A village kiosk site on a thin uplink (1 Mbit/s): one call gets 0.8·1000 − 48 =
+    752 kbit/s of video up; two share it, (800 − 96) / 2 = 352 each; a third would get
+    218, under the 300 floor, so the site is saturated and routing holds."""
+    with server.as_user("admin") as admin:
+        site_id = admin.get("/api/sites", params={"type": "village"}).json()["items"][0]["id"]
+        r = admin.patch(f"/api/sites/{site_id}", json={"uplink_kbps": 1000, "downlink_kbps": 8000})
+        assert r.status_code == 200, r.text
+    names = social_security_agents(server)
+    kiosk1, agent1, first = open_call(server, names[0])
+    cap = kiosk1.wait(lambda e: e["type"] == "media.cap" and e["data"]["session_id"] == first)
+    assert cap["data"]["max_bitrate_kbps"] == 752
+    assert cap["data"]["reason"] == "uplink" and cap["data"]["site_id"] == site_id
+    # The agent's video comes down the kiosk's wide downlink: the agent's own site, or
+    # the ceiling, decides — never the kiosk's uplink.
+    theirs = agent1.wait(lambda e: e["type"] == "media.cap" and e["data"]["session_id"] == first)
+    assert theirs["data"]["max_bitrate_kbps"] >= 752 and theirs["data"]["site_id"] != site_id
+    assert live_board(server)["sites"][0]["saturated"] is False
+
+    kiosk2, agent2, second = open_call(server, names[1])
+    for kiosk, sid in ((kiosk1, first), (kiosk2, second)):
+        shared = kiosk.wait(
+            lambda e, sid=sid: e["type"] == "media.cap"
+            and e["data"]["session_id"] == sid
+            and e["data"]["max_bitrate_kbps"] == 352,
+        )
+        assert shared["data"]["reason"] == "uplink"
+    board = live_board(server)
+    site = next(s for s in board["sites"] if s["site_id"] == site_id)
+    assert site["live_calls"] == 2 and site["max_calls"] == 2 and site["uplink_cap_kbps"] == 352
+    assert site["saturated"] is True and site["expected_free_seconds"] >= 30
+
+    # The second call hangs up: the first gets the whole uplink share back.
+    agent2.request("media.hangup", {"session_id": second})
+    back = kiosk1.wait(
+        lambda e: e["type"] == "media.cap"
+        and e["data"]["session_id"] == first
+        and e["data"]["max_bitrate_kbps"] == 752
+    )
+    assert back["id"] is None
+    site = next(s for s in live_board(server)["sites"] if s["site_id"] == site_id)
+    assert site["live_calls"] == 1 and site["saturated"] is False
+    for c in (kiosk1, agent1, kiosk2, agent2):
+        c.close()

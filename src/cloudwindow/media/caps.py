@@ -12,11 +12,15 @@ agent's seat (or the agent's home site).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from fastapi.encoders import jsonable_encoder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,8 +28,10 @@ from cloudwindow.accounts.models import User
 from cloudwindow.config import Settings
 from cloudwindow.db import utcnow
 from cloudwindow.fleet.models import Seat, Site
+from cloudwindow.logs import get_logger
 from cloudwindow.media.budget import (
     BudgetPolicy,
+    CallCaps,
     SiteLink,
     SiteShare,
     call_caps,
@@ -38,6 +44,8 @@ from cloudwindow.queueing.models import AgentStatus, Ticket
 from cloudwindow.queueing.queries import mean_handle_seconds
 from cloudwindow.realtime.outbox import unit_of_work
 from cloudwindow.services import Services
+
+log = get_logger(__name__)
 
 
 def budget_policy(settings: Settings) -> BudgetPolicy:
@@ -146,6 +154,42 @@ async def site_shares(
     }
 
 
+async def call_caps_now(
+    session: AsyncSession, policy: BudgetPolicy
+) -> list[tuple[LiveCall, CallCaps]]:
+    """Every live call with the caps of its two video streams."""
+    calls = await live_calls(session)
+    shares = await site_shares(session, calls, policy)
+    return [
+        (
+            call,
+            call_caps(
+                shares.get(call.kiosk_site_id) if call.kiosk_site_id else None,
+                shares.get(call.agent_site_id) if call.agent_site_id else None,
+                policy,
+            ),
+        )
+        for call in calls
+    ]
+
+
+def cap_messages(call: LiveCall, caps: CallCaps) -> list[tuple[str, dict[str, Any]]]:
+    """``media.cap`` for each end: the cap of the video *it sends*."""
+    return [
+        (
+            recipient,
+            {
+                "session_id": call.session_id,
+                "ticket_id": call.ticket_id,
+                "max_bitrate_kbps": cap.kbps,
+                "reason": cap.limit.value,
+                "site_id": cap.site_id,
+            },
+        )
+        for recipient, cap in ((call.kiosk, caps.kiosk_sends), (call.agent, caps.agent_sends))
+    ]
+
+
 async def recompute_site_caps(services: Services, site_ids: Collection[int]) -> int:
     """Recompute the video caps of every live call with an end at one of ``site_ids`` and
     push ``media.cap`` to both ends; returns the number of calls capped.
@@ -158,32 +202,11 @@ async def recompute_site_caps(services: Services, site_ids: Collection[int]) -> 
         return 0
     policy = budget_policy(services.settings)
     async with unit_of_work(services) as (session, out):
-        calls = await live_calls(session)
-        shares = await site_shares(session, calls, policy)
-        touched = [c for c in calls if c.sites & wanted]
-        for call in touched:
-            caps = call_caps(
-                shares.get(call.kiosk_site_id) if call.kiosk_site_id else None,
-                shares.get(call.agent_site_id) if call.agent_site_id else None,
-                policy,
-            )
-            for recipient, cap in (
-                (call.kiosk, caps.kiosk_sends),
-                (call.agent, caps.agent_sends),
-            ):
+        touched = [c for c in await call_caps_now(session, policy) if c[0].sites & wanted]
+        for call, caps in touched:
+            for recipient, data in cap_messages(call, caps):
                 # Durable: a client that reconnects mid-call gets its latest cap replayed.
-                out.emit(
-                    recipient,
-                    "media.cap",
-                    {
-                        "session_id": call.session_id,
-                        "ticket_id": call.ticket_id,
-                        "max_bitrate_kbps": cap.kbps,
-                        "reason": cap.limit.value,
-                        "site_id": cap.site_id,
-                        "calls_at_site": shares[cap.site_id].calls if cap.site_id else None,
-                    },
-                )
+                out.emit(recipient, "media.cap", data)
     return len(touched)
 
 
@@ -256,3 +279,55 @@ async def site_holds(
             expected_seconds=round(seconds_until_free(ends)),
         )
     return out
+
+
+class CapsPusher:
+    """Each node keeps the calls whose ends are connected to it at their current caps.
+
+    Every tick it recomputes all live calls' caps from the database and sends
+    ``media.cap`` (ephemeral) to its own sockets whose cap changed, or that have not had
+    one from this node yet (a new call, a reconnect). So caps follow calls starting and
+    ending anywhere within a tick, without ``recompute_site_caps`` being called, and
+    without one node's work multiplying over the bus: like queue positions."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._sent: dict[tuple[str, int], int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.services.settings.queue_tick_seconds)
+            try:
+                await self.push()
+            except Exception:  # a failed round is retried next tick
+                log.exception("caps-push-failed")
+
+    async def push(self) -> int:
+        hub = self.services.hub
+        policy = budget_policy(self.services.settings)
+        async with self.services.db.read() as session:
+            live = await call_caps_now(session, policy)
+        sent: dict[tuple[str, int], int] = {}
+        pushed = 0
+        for call, caps in live:
+            for recipient, data in cap_messages(call, caps):
+                if not hub.has_local(recipient):
+                    continue
+                key = (recipient, call.session_id)
+                sent[key] = data["max_bitrate_kbps"]
+                if self._sent.get(key) != sent[key]:
+                    envelope = {"id": None, "type": "media.cap", "data": data, "at": utcnow()}
+                    await hub.send_local(recipient, jsonable_encoder(envelope))
+                    pushed += 1
+        self._sent = sent  # ended calls and gone sockets drop out
+        return pushed
