@@ -369,8 +369,8 @@ async def seed(
     from cloudwindow.db import Database, utcnow
     from cloudwindow.fleet.models import Site, Terminal
     from cloudwindow.queueing import policy
-    from cloudwindow.queueing.actions import _home_centres
     from cloudwindow.queueing.models import Ticket, TicketLog
+    from cloudwindow.refcache import home_centres
 
     db = Database(url)
     creds: list[str] = []
@@ -463,7 +463,8 @@ async def seed(
             if queued:
                 item = await s.get(ServiceItem, ITEM)
                 assert item is not None
-                rings = policy.rings_to_json(policy.build_rings(await _home_centres(s, item), [30]))
+                centres = await home_centres(s, item.department_code)
+                rings = policy.rings_to_json(policy.build_rings(centres, [30]))
                 base = now - datetime.timedelta(seconds=queued / 1000 + 1)
                 await conn.execute(
                     sa_insert(Ticket.__table__),

@@ -39,6 +39,7 @@ from cloudwindow.realtime.actions import do_node_stop
 from cloudwindow.realtime.gateway import gateway_router
 from cloudwindow.recording.api import router as recording_router
 from cloudwindow.recording.jobs import RecordingJobs
+from cloudwindow.realtime.presence import PresenceWriter
 from cloudwindow.services import Services
 from cloudwindow.storage import FileStore
 
@@ -117,6 +118,8 @@ def create_app(
     engine = QueueEngine(services)
     recording_jobs = RecordingJobs(services)
     caps_pusher = CapsPusher(services)
+    dispatchers = [queue_messages, media_messages, telemetry_messages]
+    presence = PresenceWriter(services, dispatchers)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -126,6 +129,7 @@ def create_app(
         engine.start()
         recording_jobs.start()
         caps_pusher.start()
+        presence.start()
         log.info(
             "started",
             node=settings.node_name,
@@ -139,6 +143,7 @@ def create_app(
             await recording_jobs.stop()
             await caps_pusher.stop()
             try:
+                await presence.stop()
                 await do_node_stop(services)
             except Exception:  # the database may be the thing that is going away
                 log.exception("node-stop-failed")
@@ -168,7 +173,7 @@ def create_app(
     )
     for router in app.state.routers:
         app.include_router(router)
-    app.include_router(gateway_router([queue_messages, media_messages, telemetry_messages]))
+    app.include_router(gateway_router(dispatchers, presence))
 
     @app.get("/healthz", tags=["health"], operation_id="healthz")
     async def healthz() -> dict[str, str]:

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     ws_send_queue: int = 1000  # events buffered for a slow client before it is dropped
     ws_replay_limit: int = 1000  # more missed events than this: resync instead
     presence_timeout_seconds: int = 60
+    presence_flush_seconds: float = 0.05  # connects/disconnects are written in batches
     event_retention_seconds: int = 24 * 3600
     # Queue and routing
     offer_ring_seconds: int = 20  # an offer rings this long before it counts as missed
@@ -65,14 +66,6 @@ class Settings(BaseSettings):
     # into <data_dir>/keys/data.key. Earlier keys still decrypt after a rotation.
     data_key: str | None = Field(default=None, repr=False)
     data_keys_previous: list[str] = Field(default_factory=list, repr=False)
-    # Media (WebRTC calls, docs/operations.md §TURN). No ICE servers: LAN / one machine.
-    stun_urls: list[str] = Field(default_factory=list)  # e.g. ["stun:turn.example:3478"]
-    turn_urls: list[str] = Field(default_factory=list)  # e.g. ["turn:turn.example:3478"]
-    turn_secret: str | None = None  # coturn static-auth-secret (TURN REST API)
-    turn_ttl_seconds: int = 6 * 3600  # TURN credentials live this long (a call's length)
-    ice_transport_policy: Literal["all", "relay"] = "all"  # relay: only through TURN
-    media_backend: Literal["p2p"] = "p2p"  # an SFU backend follows
-    media_max_sdp_bytes: int = 16 * 1024  # an offer/answer larger than this is refused
     # Recording for audit (recording/): 全程录音录像
     recording_retention_days: int = Field(default=180, ge=1)  # then the purge job deletes it
     recording_max_chunk_bytes: int = 8 * 1024 * 1024  # one uploaded chunk (~2 s of video)
@@ -82,6 +75,14 @@ class Settings(BaseSettings):
     recording_job_seconds: float = 60  # how often the sweep and purge jobs run
     recording_grant_seconds: int = 4 * 3600  # a playback link stays valid this long
     recording_ffmpeg: str = "ffmpeg"  # remuxes the assembled file (duration, cues); optional
+    # Media (WebRTC calls, docs/operations.md §TURN). No ICE servers: LAN / one machine.
+    stun_urls: list[str] = Field(default_factory=list)  # e.g. ["stun:turn.example:3478"]
+    turn_urls: list[str] = Field(default_factory=list)  # e.g. ["turn:turn.example:3478"]
+    turn_secret: str | None = None  # coturn static-auth-secret (TURN REST API)
+    turn_ttl_seconds: int = 6 * 3600  # TURN credentials live this long (a call's length)
+    ice_transport_policy: Literal["all", "relay"] = "all"  # relay: only through TURN
+    media_backend: Literal["p2p"] = "p2p"  # an SFU backend follows
+    media_max_sdp_bytes: int = 16 * 1024  # an offer/answer larger than this is refused
     log_json: bool = True
     log_level: str = "INFO"
     node_name: str = "node-1"

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudwindow.accounts.models import AgentSkill, User
+from cloudwindow import refcache
 from cloudwindow.accounts.principal import Principal
-from cloudwindow.catalog.models import Department, ServiceItem, SkillGroup
+from cloudwindow.catalog.models import SkillGroup
 from cloudwindow.crud import check_ref
 from cloudwindow.db import utcnow
-from cloudwindow.fleet.models import Site, Terminal
 from cloudwindow.media import actions as media
 from cloudwindow.queueing import appointments, consult, policy, rules
 from cloudwindow.queueing.errors import (
@@ -150,54 +149,45 @@ async def _notify_agent(session: AsyncSession, out: Outbox, status: AgentStatus)
 
 
 # Tickets ---------------------------------------------------------------------------------
-async def _home_centres(session: AsyncSession, item: ServiceItem) -> frozenset[int]:
-    """Agent offices at the item's own level: those in the handling department's region."""
-    dept = await session.get(Department, item.department_code)
-    if dept is None:
-        return frozenset()
-    rows = await session.scalars(
-        select(Site.id).where(
-            Site.type == "agent_office", Site.active.is_(True), Site.region_code == dept.region_code
-        )
-    )
-    return frozenset(rows)
-
-
 async def do_take_ticket(services: Services, principal: Principal, body: TakeTicket) -> TicketView:
     """取号: a kiosk (or a signed-in citizen) joins the queue for one service item."""
     async with unit_of_work(services) as (session, out):
+        # One read for both checks: a resend of the same request (idempotency key), or
+        # another ticket this kiosk is still waiting on or being served for.
+        mine: ColumnElement[bool] = Ticket.state.in_(
+            [s.value for s in TICKET_WAITING | {TicketState.IN_SESSION}]
+        )
         if body.request_id is not None:
-            again = await session.scalar(
-                select(Ticket).where(
-                    Ticket.owner == principal.ident, Ticket.client_request_id == body.request_id
-                )
-            )
-            if again is not None:
-                return await ticket_view(session, again)
-        active = await session.scalar(
-            select(Ticket).where(
-                Ticket.owner == principal.ident,
-                Ticket.state.in_([s.value for s in TICKET_WAITING | {TicketState.IN_SESSION}]),
+            mine = or_(mine, Ticket.client_request_id == body.request_id)
+        found = list(
+            await session.scalars(
+                select(Ticket).where(Ticket.owner == principal.ident, mine).limit(2)
             )
         )
-        if active is not None:
-            raise TicketAlreadyActive(active.id, active.number)
+        for again in found:
+            if body.request_id is not None and again.client_request_id == body.request_id:
+                return await ticket_view(session, again)
+        if found:
+            raise TicketAlreadyActive(found[0].id, found[0].number)
         appointment = await appointments.check_for_ticket(session, services.settings, body)
-        item = await session.get(ServiceItem, body.service_item_code)
+        item = await refcache.item(session, body.service_item_code)
         if item is None or not item.active:
             raise TicketNotFound() if item is None else item_not_on_cloud(item.code)
         if not item.cloud_enabled:
             raise item_not_on_cloud(item.code)
-        group = await session.get(SkillGroup, item.skill_group_code)
+        group = await refcache.group(session, item.skill_group_code)
         hours = parse_hours(group.business_hours if group else None)
         now = utcnow()
         if not is_open(now, hours):
             opening = next_opening(now, hours)
             raise outside_hours(item.skill_group_code, opening.isoformat() if opening else None)
-        terminal = await session.get(Terminal, principal.id) if principal.kind == "device" else None
+        terminal = (
+            await refcache.terminal(session, principal.id) if principal.kind == "device" else None
+        )
         rank = policy.RANK[body.priority]
         rings = policy.build_rings(
-            await _home_centres(session, item), services.settings.routing_overflow_seconds
+            await refcache.home_centres(session, item.department_code),
+            services.settings.routing_overflow_seconds,
         )
         ticket = Ticket(
             number="",
@@ -283,16 +273,19 @@ async def do_request_callback(
     return view
 
 
-async def do_mark_disconnected(services: Services, principal: Principal, connected: bool) -> None:
-    """A kiosk's last socket closed (or it came back): start (or stop) the grace period
-    after which its waiting ticket counts as abandoned. One UPDATE, no row locks held."""
+async def mark_kiosks(session: AsyncSession, owners: list[str], *, connected: bool) -> None:
+    """Kiosks whose last socket closed (or that came back): start (or stop) the grace
+    period after which their waiting tickets count as abandoned. Runs in the presence
+    writer's transaction (realtime/presence.py), one UPDATE per batch of kiosks."""
     waiting = [s.value for s in TICKET_WAITING]
-    stmt = update(Ticket).where(Ticket.owner == principal.ident, Ticket.state.in_(waiting))
-    if connected:
-        stmt = stmt.where(Ticket.disconnected_at.is_not(None)).values(disconnected_at=None)
-    else:
-        stmt = stmt.values(disconnected_at=utcnow())
-    async with services.db.transaction() as session:
+    for start in range(0, len(owners), 1000):
+        stmt = update(Ticket).where(
+            Ticket.owner.in_(owners[start : start + 1000]), Ticket.state.in_(waiting)
+        )
+        if connected:
+            stmt = stmt.where(Ticket.disconnected_at.is_not(None)).values(disconnected_at=None)
+        else:
+            stmt = stmt.values(disconnected_at=utcnow())
         await session.execute(stmt)
 
 
@@ -423,7 +416,7 @@ async def do_end_session(
         await consult.end_with_ticket(session, out, ticket.id, principal.ident, "session ended")
         await media.close_for_ticket(session, out, ticket.id, "ended", principal.ident)
         ticket.ended_at = now
-        group = await session.get(SkillGroup, ticket.skill_group_code)
+        group = await refcache.group(session, ticket.skill_group_code)
         move_agent(session, status, AgentState.WRAP_UP, now=now)
         status.ticket_id = ticket.id
         status.wrap_up_until = now + timedelta(seconds=group.wrap_up_seconds if group else 30)
@@ -501,7 +494,7 @@ async def do_transfer(services: Services, principal: Principal, body: Transfer) 
                 },
             )
             await _notify_agent(session, out, target)
-        group = await session.get(SkillGroup, old_group)
+        group = await refcache.group(session, old_group)
         move_agent(session, status, AgentState.WRAP_UP, now=now)
         status.ticket_id = ticket.id
         status.wrap_up_until = now + timedelta(seconds=group.wrap_up_seconds if group else 30)
@@ -537,21 +530,9 @@ async def do_match(services: Services, max_tickets: int = 2000) -> int:
         )
         if not statuses:
             return 0
-        ids = [s.user_id for s in statuses]
-        skills: dict[int, set[str]] = {i: set() for i in ids}
-        for user_id, group in await session.execute(
-            select(AgentSkill.user_id, AgentSkill.skill_group_code).where(
-                AgentSkill.user_id.in_(ids)
-            )
-        ):
-            skills[user_id].add(group)
-        centres = {
-            user_id: site_id
-            for user_id, site_id in await session.execute(
-                select(User.id, User.home_site_id).where(User.id.in_(ids))
-            )
-        }
-        groups = set().union(*skills.values())
+        agents = await refcache.agents(session, [s.user_id for s in statuses])
+        statuses = [s for s in statuses if s.user_id in agents]
+        groups = set().union(*(a.skills for a in agents.values()))
         if not groups:
             return 0
         # Only the head of each group's queue can be matched this round: as many
@@ -598,27 +579,50 @@ async def do_match(services: Services, max_tickets: int = 2000) -> int:
             [
                 rules.ReadyAgent(
                     s.user_id,
-                    frozenset(skills[s.user_id]),
-                    centres.get(s.user_id),
+                    agents[s.user_id].skills,
+                    agents[s.user_id].home_site_id,
                     _epoch(s.idle_since),
                 )
                 for s in statuses
             ],
             _epoch(now),
         )
+        if not decisions:
+            return 0
+        # Candidates were read unlocked, so the chosen pairs are now locked — all agents,
+        # then all tickets (the lock order of every action), two statements — and
+        # re-checked. A pair another node holds or has just changed is left for the next
+        # round.
+        locked_agents = {
+            s.user_id: s
+            for s in await session.scalars(
+                select(AgentStatus)
+                .where(AgentStatus.user_id.in_([d.agent_id for d in decisions]))
+                .with_for_update(key_share=True, skip_locked=True)
+                .execution_options(populate_existing=True)
+            )
+        }
+        locked_tickets = {
+            t.id: t
+            for t in await session.scalars(
+                select(Ticket)
+                .where(Ticket.id.in_([d.ticket_id for d in decisions]))
+                .with_for_update(key_share=True, skip_locked=True)
+                .execution_options(populate_existing=True)
+            )
+        }
         expires = now + timedelta(seconds=services.settings.offer_ring_seconds)
         made = 0
         for decision in decisions:
-            # Candidates were read unlocked, so only the chosen pair is locked, agent
-            # before ticket, and re-checked. A pair another node holds or has just changed
-            # is left for the next round.
-            status = await lock_agent(session, decision.agent_id, skip_locked=True)
-            if status is None or status.state != AgentState.READY:
+            status = locked_agents.get(decision.agent_id)
+            ticket = locked_tickets.get(decision.ticket_id)
+            if (
+                status is None
+                or status.state != AgentState.READY
+                or ticket is None
+                or ticket.state != TicketState.QUEUED
+            ):
                 continue
-            locked = await lock_ticket(session, decision.ticket_id, skip_locked=True)
-            if locked is None or locked.state != TicketState.QUEUED:
-                continue
-            ticket = locked
             made += 1
             move_ticket(session, ticket, TicketState.OFFERED, "router")
             ticket.agent_id, ticket.offered_at, ticket.offer_expires_at = (
@@ -745,7 +749,7 @@ async def _abandon(
         ):
             return set()
         cutoff = now - timedelta(seconds=services.settings.presence_timeout_seconds)
-        if await session.scalar(
+        if services.hub.has_local(ticket.owner) or await session.scalar(
             select(Presence.node)
             .where(Presence.principal == ticket.owner, Presence.last_seen >= cutoff)
             .limit(1)

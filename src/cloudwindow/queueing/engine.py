@@ -19,7 +19,6 @@ from cloudwindow.logs import get_logger
 from cloudwindow.media.telemetry import do_purge_quality
 from cloudwindow.queueing import actions, appointments, consult, queries
 from cloudwindow.queueing.models import Ticket
-from cloudwindow.queueing.rules import expected_wait_seconds
 from cloudwindow.queueing.states import TicketState
 from cloudwindow.realtime.actions import do_node_heartbeat, do_node_start, do_purge_events
 from cloudwindow.realtime.outbox import Event
@@ -121,24 +120,23 @@ class QueueEngine:
                 )
             for group in sorted(groups):
                 tickets = await queries.queued_in_group(session, group)
-                if not any(hub.has_local(t.owner) for t in tickets):
+                if not any(hub.has_local(owner) for _, owner in tickets):
                     continue
-                serving = await queries.agents_serving(session, group)
-                handle = await queries.mean_handle_seconds(session, group)
-                for position, ticket in enumerate(tickets, start=1):
-                    if not hub.has_local(ticket.owner):
+                stats = await queries.group_stats(session, group)
+                for position, (ticket_id, owner) in enumerate(tickets, start=1):
+                    if not hub.has_local(owner):
                         continue  # another node holds that kiosk's socket
-                    wait = expected_wait_seconds(position, serving, handle)
+                    wait = stats.wait(position)
                     shown = None if wait == float("inf") else float(round(wait))
-                    if self._sent.get(ticket.id) == (position, shown):
+                    if self._sent.get(ticket_id) == (position, shown):
                         continue
-                    self._sent[ticket.id] = (position, shown)
+                    self._sent[ticket_id] = (position, shown)
                     events.append(
                         Event(
-                            ticket.owner,
+                            owner,
                             "queue.position",
                             {
-                                "ticket_id": ticket.id,
+                                "ticket_id": ticket_id,
                                 "position": position,
                                 "expected_wait_seconds": shown,
                             },

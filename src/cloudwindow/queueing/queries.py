@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import time
+from dataclasses import dataclass
 from datetime import UTC, timedelta, timezone
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloudwindow import refcache
 from cloudwindow.accounts.models import AgentSkill, User
 from cloudwindow.catalog.models import ServiceItem, SkillGroup
 from cloudwindow.db import utcnow
@@ -61,16 +64,6 @@ async def position_of(session: AsyncSession, ticket: Ticket) -> int:
     return int(ahead or 0) + 1
 
 
-async def agents_serving(session: AsyncSession, skill_group: str) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(AgentStatus)
-        .join(AgentSkill, AgentSkill.user_id == AgentStatus.user_id)
-        .where(AgentSkill.skill_group_code == skill_group, AgentStatus.state.in_(SERVING))
-    )
-    return int(count or 0)
-
-
 async def mean_handle_seconds(session: AsyncSession, skill_group: str) -> float:
     """Mean of the last 50 finished sessions of the group in the past day."""
     since = utcnow() - timedelta(days=1)
@@ -92,17 +85,61 @@ async def mean_handle_seconds(session: AsyncSession, skill_group: str) -> float:
     return sum(durations) / len(durations) if durations else DEFAULT_HANDLE_SECONDS
 
 
-async def wait_estimate(session: AsyncSession, skill_group: str, position: int) -> float | None:
-    seconds = expected_wait_seconds(
-        position,
-        await agents_serving(session, skill_group),
-        await mean_handle_seconds(session, skill_group),
+@dataclass(frozen=True)
+class GroupStats:
+    serving: int  # agents of the group ready, ringing, in session or wrapping up
+    free: int  # of those, ready right now
+    handle_seconds: float
+    wrap_up_seconds: float
+
+    def wait(self, position: int) -> float:
+        return expected_wait_seconds(
+            position,
+            self.serving,
+            self.handle_seconds,
+            free_agents=self.free,
+            wrap_up_seconds=self.wrap_up_seconds,
+        )
+
+
+_stats: dict[str, tuple[float, GroupStats]] = {}
+STATS_TTL = 1.0  # seconds; estimates, not decisions
+
+
+async def group_stats(session: AsyncSession, skill_group: str) -> GroupStats:
+    """What the wait estimate needs about a group, at most ``STATS_TTL`` seconds old."""
+    now = time.monotonic()
+    hit = _stats.get(skill_group)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    by_state = dict(
+        (
+            await session.execute(
+                select(AgentStatus.state, func.count())
+                .join(AgentSkill, AgentSkill.user_id == AgentStatus.user_id)
+                .where(AgentSkill.skill_group_code == skill_group, AgentStatus.state.in_(SERVING))
+                .group_by(AgentStatus.state)
+            )
+        ).all()
     )
+    group = await refcache.group(session, skill_group)
+    stats = GroupStats(
+        serving=int(sum(by_state.values())),
+        free=int(by_state.get(AgentState.READY.value, 0)),
+        handle_seconds=await mean_handle_seconds(session, skill_group),
+        wrap_up_seconds=float(group.wrap_up_seconds) if group else 0.0,
+    )
+    _stats[skill_group] = (now + STATS_TTL, stats)
+    return stats
+
+
+async def wait_estimate(session: AsyncSession, skill_group: str, position: int) -> float | None:
+    seconds = (await group_stats(session, skill_group)).wait(position)
     return None if math.isinf(seconds) else round(seconds)
 
 
 async def ticket_view(session: AsyncSession, ticket: Ticket) -> TicketView:
-    item = await session.get(ServiceItem, ticket.service_item_code)
+    item = await refcache.item(session, ticket.service_item_code)
     view = TicketView(
         id=ticket.id,
         number=ticket.number,
@@ -120,9 +157,9 @@ async def ticket_view(session: AsyncSession, ticket: Ticket) -> TicketView:
             session, ticket.skill_group_code, view.position
         )
     if ticket.agent_id is not None and ticket.state == TicketState.IN_SESSION:
-        agent = await session.get(User, ticket.agent_id)
+        agent = await refcache.agent(session, ticket.agent_id)
         if agent is not None:
-            view.agent = AgentRef(id=agent.id, display_name=agent.display_name)
+            view.agent = AgentRef(id=agent.user_id, display_name=agent.display_name)
     return view
 
 
@@ -157,13 +194,15 @@ async def active_ticket(session: AsyncSession, owner: str) -> Ticket | None:
     )
 
 
-async def queued_in_group(session: AsyncSession, skill_group: str) -> list[Ticket]:
-    rows = await session.scalars(
-        select(Ticket)
+async def queued_in_group(session: AsyncSession, skill_group: str) -> list[tuple[int, str]]:
+    """(ticket id, owner) of the group's queue in order: two columns, not whole rows,
+    because the position push reads every queued ticket each time the line moves."""
+    rows = await session.execute(
+        select(Ticket.id, Ticket.owner)
         .where(Ticket.skill_group_code == skill_group, Ticket.state == TicketState.QUEUED.value)
         .order_by(Ticket.rank, Ticket.enqueued_at, Ticket.id)
     )
-    return list(rows)
+    return [(ticket_id, owner) for ticket_id, owner in rows]
 
 
 async def overview(session: AsyncSession, ticket_limit: int = 200) -> QueueOverview:

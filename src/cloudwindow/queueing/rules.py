@@ -425,23 +425,37 @@ def _agent_keys(agent: ReadyAgent) -> list[tuple[str, int | None]]:
 # ---- wait estimates -----------------------------------------------------------------------
 
 
-def expected_wait_seconds(position: int, agents_serving: int, mean_handle_seconds: float) -> float:
+def expected_wait_seconds(
+    position: int,
+    agents_serving: int,
+    mean_handle_seconds: float,
+    *,
+    free_agents: int = 0,
+    wrap_up_seconds: float = 0.0,
+) -> float:
     """Expected wait of the ticket at 1-based ``position`` in its queue.
 
-    Model: all ``agents_serving`` agents are busy and handle times are exponential with
-    mean ``mean_handle_seconds`` (M/M/n). Departures then form a Poisson process of rate
-    n/h, so the expected time until ``position`` departures (the ticket's turn) is
-    ``position · h / n``. Memorylessness makes this independent of how long the current
-    calls have already lasted. Returns 0 for ``position`` <= 0 and ``math.inf`` when no
-    agent serves the group (the caller shows "no agent available").
+    Model: the ``agents_serving`` agents of the group (ready, ringing, in session or
+    wrapping up) each take a new ticket every ``h + w`` seconds on average: an
+    exponential handle time of mean ``mean_handle_seconds`` (h) followed by the wrap-up
+    (w). With all of them busy, departures form a Poisson process of rate n/(h + w), so the
+    expected time until ``position`` departures is ``position · (h + w) / n`` —
+    memorylessness makes this independent of how long the current calls have lasted.
+    ``free_agents`` of them are ready right now and take the first ``free_agents``
+    tickets at once (wait 0), so only the rest of the line waits for departures.
+    Returns 0 for ``position`` <= ``free_agents`` and ``math.inf`` when no agent serves
+    the group (the caller shows "no agent available").
     """
     if mean_handle_seconds < 0 or math.isnan(mean_handle_seconds):
         raise ValueError("mean_handle_seconds must be >= 0")
-    if position <= 0:
+    if wrap_up_seconds < 0 or math.isnan(wrap_up_seconds):
+        raise ValueError("wrap_up_seconds must be >= 0")
+    ahead = position - max(0, free_agents)
+    if ahead <= 0:
         return 0.0
     if agents_serving <= 0:
         return math.inf
-    return position * mean_handle_seconds / agents_serving
+    return ahead * (mean_handle_seconds + wrap_up_seconds) / agents_serving
 
 
 class HandleTimeStats:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.queueing import actions, appointments, callbacks, consult, queries
@@ -194,15 +196,17 @@ async def consult_complete(
     )
 
 
-async def _kiosk_connected(services: Services, who: Principal) -> None:
-    if who.kind == "device":
-        await actions.do_mark_disconnected(services, who, connected=True)
+def _kiosks(who: list[Principal]) -> list[str]:
+    return [p.ident for p in who if p.kind == "device"]
 
 
-async def _kiosk_gone(services: Services, who: Principal) -> None:
-    if who.kind == "device":
-        await actions.do_mark_disconnected(services, who, connected=False)
+async def _kiosks_back(services: Services, session: AsyncSession, who: list[Principal]) -> None:
+    await actions.mark_kiosks(session, _kiosks(who), connected=True)
 
 
-messages.on_connect.append(_kiosk_connected)
-messages.on_disconnect.append(_kiosk_gone)
+async def _kiosks_gone(services: Services, session: AsyncSession, who: list[Principal]) -> None:
+    await actions.mark_kiosks(session, _kiosks(who), connected=False)
+
+
+messages.on_connect.append(_kiosks_back)
+messages.on_disconnect.append(_kiosks_gone)

@@ -11,12 +11,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.services import Services
 
 Handler = Callable[[Services, Principal, dict[str, Any]], Awaitable[dict[str, Any] | None]]
-Hook = Callable[[Services, Principal], Awaitable[None]]
+# Presence hooks run inside the presence writer's transaction (realtime/presence.py) with
+# a batch: the principals that came online on this node, or went offline everywhere.
+Hook = Callable[[Services, AsyncSession, list[Principal]], Awaitable[None]]
 
 
 @dataclass(frozen=True)

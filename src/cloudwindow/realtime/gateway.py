@@ -22,8 +22,9 @@ from cloudwindow.accounts.principal import Principal
 from cloudwindow.accounts.queries import get_principal
 from cloudwindow.errors import CloudWindowError, error_body
 from cloudwindow.logs import get_logger
-from cloudwindow.realtime import actions, queries
+from cloudwindow.realtime import queries
 from cloudwindow.realtime.dispatch import Dispatcher, Route
+from cloudwindow.realtime.presence import PresenceWriter
 from cloudwindow.services import Services
 
 log = get_logger(__name__)
@@ -94,16 +95,13 @@ class Connection:
             await self.ws.send_text(json.dumps(envelope, ensure_ascii=False))
 
 
-def gateway_router(dispatchers: list[Dispatcher]) -> APIRouter:
+def gateway_router(dispatchers: list[Dispatcher], presence: PresenceWriter) -> APIRouter:
     routes: dict[str, Route] = {}
-    on_connect, on_disconnect = [], []
     for d in dispatchers:
         overlap = routes.keys() & d.routes.keys()
         if overlap:
             raise ValueError(f"message types registered twice: {sorted(overlap)}")
         routes |= d.routes
-        on_connect += d.on_connect
-        on_disconnect += d.on_disconnect
     router = APIRouter()
 
     @router.websocket("/ws")
@@ -116,26 +114,18 @@ def gateway_router(dispatchers: list[Dispatcher]) -> APIRouter:
         hub = services.hub
         hub.register(conn)
         sender = asyncio.create_task(conn.sender())
+        presence.opened(conn.principal)
         try:
             await _welcome(services, conn)
-            await actions.do_connect(services, conn.principal)
-            for hook in on_connect:
-                await hook(services, conn.principal)
             await _serve(services, ws, conn, routes)
         except (WebSocketDisconnect, RuntimeError):
             pass  # gone (Starlette raises RuntimeError once a send to a closed socket failed)
         finally:
             hub.unregister(conn)
+            presence.closed(conn.principal)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
-            try:
-                gone = await actions.do_disconnect(services, conn.principal)
-                if gone:
-                    for hook in on_disconnect:
-                        await hook(services, conn.principal)
-            except Exception:  # the socket is gone either way; log, never raise here
-                log.exception("disconnect-hook-failed", principal=conn.principal.ident)
 
     return router
 

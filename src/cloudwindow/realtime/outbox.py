@@ -57,11 +57,15 @@ class Outbox:
         Durable events can be replayed on resume; ephemeral ones (positions, presence,
         metrics) are superseded by the next and are not stored."""
         payload = jsonable_encoder(data)
-        row = None
-        if durable:
-            row = OutboxEvent(recipient=recipient, type=type, data=payload)
-            self.session.add(row)
+        row = OutboxEvent(recipient=recipient, type=type, data=payload) if durable else None
         self.events.append(Event(recipient, type, payload, row))
+
+    async def write(self) -> None:
+        """Insert the durable events, in order, in one batch (ids assigned)."""
+        rows = [e.row for e in self.events if e.row is not None]
+        if rows:
+            self.session.add_all(rows)
+        await self.session.flush()
 
 
 @asynccontextmanager
@@ -70,6 +74,6 @@ async def unit_of_work(services: Services) -> AsyncIterator[tuple[AsyncSession, 
     async with services.db.transaction() as session:
         outbox = Outbox(session)
         yield session, outbox
-        await session.flush()  # assigns event ids before the commit
+        await outbox.write()  # assigns event ids before the commit
     if outbox.events:
         await services.hub.publish(outbox.events)

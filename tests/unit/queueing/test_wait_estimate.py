@@ -70,6 +70,29 @@ def test_expected_wait_matches_simulated_busy_mmn(position: int, agents: int) ->
     assert total / runs == pytest.approx(expected_wait_seconds(position, agents, h), rel=0.03)
 
 
+@pytest.mark.parametrize(
+    ("position", "agents", "free", "wrap", "expected"),
+    [
+        (1, 3, 1, 0.0, 0.0),  # a ready agent takes the first ticket at once
+        (2, 3, 2, 60.0, 0.0),
+        (3, 3, 2, 0.0, 100.0),  # one ahead of the free agents: one departure of three
+        (1, 1, 0, 60.0, 360.0),  # the agent also wraps up before taking the next
+        (4, 2, 0, 30.0, 660.0),
+        (5, 0, 0, 30.0, math.inf),
+    ],
+)
+def test_expected_wait_counts_free_agents_and_wrap_up(
+    position: int, agents: int, free: int, wrap: float, expected: float
+) -> None:
+    got = expected_wait_seconds(position, agents, 300.0, free_agents=free, wrap_up_seconds=wrap)
+    assert got == pytest.approx(expected)
+
+
+def test_expected_wait_rejects_negative_wrap_up() -> None:
+    with pytest.raises(ValueError):
+        expected_wait_seconds(1, 1, 300.0, wrap_up_seconds=-1.0)
+
+
 # ---- HandleTimeStats --------------------------------------------------------------------
 
 
