@@ -237,9 +237,11 @@ def test_caps_follow_calls_at_a_site_and_a_full_site_is_saturated(server: LiveSe
     kiosk2, agent2, second = open_call(server, names[1])
     for kiosk, sid in ((kiosk1, first), (kiosk2, second)):
         shared = kiosk.wait(
-            lambda e, sid=sid: e["type"] == "media.cap"
-            and e["data"]["session_id"] == sid
-            and e["data"]["max_bitrate_kbps"] == 352,
+            lambda e, sid=sid: (
+                e["type"] == "media.cap"
+                and e["data"]["session_id"] == sid
+                and e["data"]["max_bitrate_kbps"] == 352
+            ),
         )
         assert shared["data"]["reason"] == "uplink"
     board = live_board(server)
@@ -250,9 +252,11 @@ def test_caps_follow_calls_at_a_site_and_a_full_site_is_saturated(server: LiveSe
     # The second call hangs up: the first gets the whole uplink share back.
     agent2.request("media.hangup", {"session_id": second})
     back = kiosk1.wait(
-        lambda e: e["type"] == "media.cap"
-        and e["data"]["session_id"] == first
-        and e["data"]["max_bitrate_kbps"] == 752
+        lambda e: (
+            e["type"] == "media.cap"
+            and e["data"]["session_id"] == first
+            and e["data"]["max_bitrate_kbps"] == 752
+        )
     )
     assert back["id"] is None
     site = next(s for s in live_board(server)["sites"] if s["site_id"] == site_id)
