@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from integration.recording_support import served_ticket
-from playwright.sync_api import Browser, Page
+from e2e.test_console import login
+from integration.recording_support import served_ticket, split, webm
+from playwright.sync_api import Browser, Page, expect
 
 from conftest import (
     CHROMIUM,
@@ -161,3 +162,53 @@ def test_browser_recorder_uploads_and_the_recording_plays_back(
         shot(page, "recording-playback")
     finally:
         context.close()
+
+
+def test_supervisor_sees_flags_verifies_and_plays_a_recording(
+    av_browser: Browser, rec_live: LiveServer
+) -> None:
+    """The console's recordings page: a complete and an incomplete recording with their
+    flags; verify the chain; play one in the page's <video> (the playback is audited)."""
+    chunks = split(webm(4.0), 4)
+    ids = []
+    with rec_live.as_user("agent01") as agent:
+        for sent in ([0, 1, 2, 3], [0, 1, 3]):  # the second has a gap: flagged
+            rid = agent.post("/api/recordings", json={"ticket_id": served_ticket(rec_live)}).json()[
+                "id"
+            ]
+            for seq in sent:
+                agent.put(f"/api/recordings/{rid}/chunks/{seq}", content=chunks[seq])
+            agent.post(f"/api/recordings/{rid}/finish", json={"chunk_count": 4})
+            ids.append(rid)
+    complete, flagged = ids
+    context = av_browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        login(page, rec_live, "supervisor")
+        page.goto(f"{rec_live.url}/console/#/recordings")
+        expect(page.get_by_test_id(f"recording-flag-{complete}")).to_have_text("完整")
+        expect(page.get_by_test_id(f"recording-flag-{flagged}")).to_have_text("不完整")
+        expect(page.get_by_test_id("recordings-table")).to_contain_text("有缺段")
+        expect(page.get_by_test_id(f"recording-chain-{complete}")).to_have_text("未校验")
+        page.get_by_test_id(f"recording-verify-{complete}").click()
+        expect(page.get_by_test_id("recording-verify-result")).to_contain_text("校验通过")
+        shot(page, "recordings-verify")
+        page.keyboard.press("Escape")
+        expect(page.get_by_test_id(f"recording-chain-{complete}")).to_have_text("已校验")
+        shot(page, "recordings-list")
+        page.get_by_test_id(f"recording-play-{complete}").click()
+        video = page.get_by_test_id("recording-video")
+        expect(video).to_be_visible()
+        page.wait_for_function(
+            "() => { const v = document.querySelector('[data-test=recording-video]');"
+            " return v && v.readyState >= 2 && v.currentTime > 0.3; }"
+        )
+        shot(page, "recordings-player")
+    finally:
+        context.close()
+    with rec_live.as_user("auditor") as auditor:
+        events = auditor.get(
+            "/api/audit-events", params={"action": "recording.play", "entity_id": str(complete)}
+        ).json()["items"]
+    assert events and events[0]["actor_id"].startswith("user:")

@@ -75,6 +75,12 @@ export const consolePages: RouteRecordRaw[] = [
     component: () => import('./views/QueueView.vue'),
     meta: { titleKey: 'menu.queue', perm: P.queueMonitor, group: 'menu.groupMonitor' },
   },
+  {
+    path: 'recordings',
+    name: 'recordings',
+    component: () => import('./views/RecordingsView.vue'),
+    meta: { titleKey: 'menu.recordings', perm: P.recordingRead, group: 'menu.groupMonitor' },
+  },
 ]
 
 /** The first page the signed-in user may open, or the no-access page. */

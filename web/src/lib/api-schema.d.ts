@@ -837,6 +837,451 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/callbacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Callbacks
+         * @description 回拨列表: the caller's skill groups (supervisors: all), open requests first.
+         *     Numbers are masked.
+         */
+        get: operations["list_callbacks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/callbacks/{callback_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Callback */
+        get: operations["get_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/callbacks/{callback_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim Callback
+         * @description Claim one request to call it back (one claimer only; 409 if someone else has it).
+         */
+        post: operations["claim_callback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/callbacks/{callback_id}/phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reveal Phone
+         * @description The clear number, to dial: only for the agent who claimed it; every read is
+         *     written to the audit log (``callback.phone.read``).
+         */
+        post: operations["reveal_callback_phone"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/callbacks/{callback_id}/outcome": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Outcome
+         * @description done, or no_answer (tried again later, unreachable after the last attempt).
+         */
+        post: operations["record_callback_outcome"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/callbacks/{callback_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Release Callback */
+        post: operations["release_callback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/callbacks/{callback_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Callback */
+        post: operations["cancel_callback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/appointments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Appointments
+         * @description 预约列表 for supervisors (numbers masked), by slot time.
+         */
+        get: operations["list_appointments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/appointments/{appointment_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Appointment */
+        post: operations["cancel_appointment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/skill-groups/{code}/appointment-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Policy
+         * @description Slot length, places per slot and days ahead (the defaults when never set).
+         */
+        get: operations["get_appointment_policy"];
+        /** Set Policy */
+        put: operations["set_appointment_policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/media/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Media Sessions
+         * @description Video calls, newest first: state, participants, start/end, time to first frame.
+         */
+        get: operations["media_sessions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/media/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Media Session
+         * @description One video call.
+         */
+        get: operations["media_session_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/media/quality/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Quality Live
+         * @description Sites with live calls (and saturated sites): link capacity, calls, per-call caps,
+         *     whether routing holds new calls there; live calls with the last minute's quality at
+         *     both ends; quality alerts (open first).
+         */
+        get: operations["media_quality_live"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/media/quality/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Quality History
+         * @description Past quality per site and per call: freeze ratio, share of seconds under 15 fps,
+         *     p10 fps and mean jitter-buffer delay. ``since``/``until`` (ISO 8601 with a time zone)
+         *     override ``window``; at most 31 days.
+         */
+        get: operations["media_quality_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recordings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Recordings
+         * @description Newest first, with ticket number, agent and site names, and the flags supervisors
+         *     watch: complete or incomplete, and whether the hash chain last verified.
+         */
+        get: operations["list_recordings"];
+        put?: never;
+        /**
+         * Start Recording
+         * @description Open a recording of the session the signed-in agent is serving (the ticket must be
+         *     in session with them). Then PUT chunks 0, 1, 2 … and finish.
+         */
+        post: operations["start_recording"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recordings/{recording_id}/chunks/{seq}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put Recording Chunk
+         * @description Upload chunk ``seq`` (the raw bytes of one MediaRecorder blob). Idempotent: the
+         *     same bytes again answer OK; different bytes for a stored chunk are a 409. Chunk 0
+         *     must be WebM (EBML header).
+         */
+        put: operations["put_recording_chunk"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recordings/{recording_id}/upload-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recording Upload Status
+         * @description Which chunks the server holds: a recorder resuming after a network error or a page
+         *     reload continues from ``contiguous`` and resends ``missing``.
+         */
+        get: operations["recording_upload_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recordings/{recording_id}/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish Recording
+         * @description The recorder stopped after ``chunk_count`` chunks: assemble. With gaps the
+         *     recording is flagged incomplete (its contiguous part is kept and playable).
+         */
+        post: operations["finish_recording"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recordings/{recording_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Recording */
+        get: operations["get_recording"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recordings/{recording_id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify Recording
+         * @description Recompute the SHA-256 hash chain from the stored bytes and compare it with the
+         *     head recorded at upload time (and the playback file with its recorded hash).
+         */
+        post: operations["verify_recording"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recordings/{recording_id}/playback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Grant Recording Playback
+         * @description A link to play (``<video src>``, with range requests) or download the recording,
+         *     valid for a few hours. Every grant is written to the audit log.
+         */
+        post: operations["grant_recording_playback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recordings/{recording_id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recording Media
+         * @description The recording's bytes, for the holder of a playback grant (no bearer header: a
+         *     ``<video>`` element cannot send one). Range requests are answered with 206.
+         */
+        get: operations["recording_media"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -899,6 +1344,80 @@ export interface components {
             /** Ticket Number */
             ticket_number?: string | null;
         };
+        /** AgentRef */
+        AgentRef: {
+            /** Id */
+            id: number;
+            /** Display Name */
+            display_name: string;
+        };
+        /** AlertView */
+        AlertView: {
+            /** Id */
+            id: number;
+            /** Session Id */
+            session_id: number;
+            /** Ticket Id */
+            ticket_id: number;
+            /** Ticket Number */
+            ticket_number: string;
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "agent" | "citizen";
+            /** Site Id */
+            site_id: number | null;
+            /** Reasons */
+            reasons: string[];
+            /**
+             * Raised At
+             * Format: date-time
+             */
+            raised_at: string;
+            /** Cleared At */
+            cleared_at: string | null;
+        };
+        /**
+         * AppointmentState
+         * @description A booked appointment (预约): redeemed for a ticket at the kiosk, or not.
+         * @enum {string}
+         */
+        AppointmentState: "booked" | "redeemed" | "cancelled" | "no_show";
+        /** AppointmentView */
+        AppointmentView: {
+            /** Id */
+            id: number;
+            /** Code */
+            code: string;
+            /** State */
+            state: string;
+            /** Service Item Code */
+            service_item_code: string;
+            /** Service Item Name */
+            service_item_name: string;
+            /** Skill Group Code */
+            skill_group_code: string;
+            /**
+             * Slot Start
+             * Format: date-time
+             */
+            slot_start: string;
+            /**
+             * Slot End
+             * Format: date-time
+             */
+            slot_end: string;
+            /** Phone Masked */
+            phone_masked: string;
+            /** Ticket Id */
+            ticket_id?: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /**
          * Audience
          * @enum {string}
@@ -938,12 +1457,120 @@ export interface components {
              */
             file: string;
         };
+        /** CallQuality */
+        CallQuality: {
+            /** Session Id */
+            session_id: number;
+            /** Ticket Id */
+            ticket_id: number;
+            /** Ticket Number */
+            ticket_number: string;
+            /** State */
+            state: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Ended At */
+            ended_at: string | null;
+            /** Agent Name */
+            agent_name: string;
+            /** Citizen Name */
+            citizen_name: string;
+            /** Citizen Site Id */
+            citizen_site_id: number | null;
+            /** Agent Site Id */
+            agent_site_id: number | null;
+            /** Sides */
+            sides: components["schemas"]["SideQuality"][];
+        };
+        /** CallbackOutcome */
+        CallbackOutcome: {
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "done" | "no_answer";
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
+        /** CallbackPhone */
+        CallbackPhone: {
+            /** Id */
+            id: number;
+            /** Phone */
+            phone: string;
+        };
+        /**
+         * CallbackState
+         * @description A callback request (回拨): the citizen left a phone number to be called back.
+         * @enum {string}
+         */
+        CallbackState: "requested" | "claimed" | "done" | "no_answer" | "unreachable" | "cancelled";
+        /** CallbackView */
+        CallbackView: {
+            /** Id */
+            id: number;
+            /** State */
+            state: string;
+            /** Skill Group Code */
+            skill_group_code: string;
+            /** Skill Group Name */
+            skill_group_name: string;
+            /** Service Item Code */
+            service_item_code: string;
+            /** Service Item Name */
+            service_item_name: string;
+            /** Ticket Number */
+            ticket_number?: string | null;
+            /** Phone Masked */
+            phone_masked: string;
+            /** Preferred Start */
+            preferred_start?: string | null;
+            /** Preferred End */
+            preferred_end?: string | null;
+            /** Attempts */
+            attempts: number;
+            /** Max Attempts */
+            max_attempts: number;
+            claimed_by?: components["schemas"]["AgentRef"] | null;
+            /** Claimed At */
+            claimed_at?: string | null;
+            /** Last Attempt At */
+            last_attempt_at?: string | null;
+            /** Note */
+            note: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Closed At */
+            closed_at?: string | null;
+        };
         /** CategoryOut */
         CategoryOut: {
             /** Category */
             category: string;
             /** Count */
             count: number;
+        };
+        /** ChunkAck */
+        ChunkAck: {
+            /** Recording Id */
+            recording_id: number;
+            /** Seq */
+            seq: number;
+            /** Duplicate */
+            duplicate: boolean;
+            /** Contiguous */
+            contiguous: number;
+            /** Chain Head */
+            chain_head: string;
         };
         /** DepartmentCreate */
         DepartmentCreate: {
@@ -1015,6 +1642,16 @@ export interface components {
          * @enum {string}
          */
         ExportFormat: "xlsx" | "csv";
+        /**
+         * FirstFrame
+         * @description Time to first frame in ms, from the agent's accept to the first decoded frame.
+         */
+        FirstFrame: {
+            /** Caller */
+            caller: number | null;
+            /** Callee */
+            callee: number | null;
+        };
         /** GroupBoard */
         GroupBoard: {
             /** Skill Group Code */
@@ -1079,6 +1716,32 @@ export interface components {
          * @enum {string}
          */
         ItemType: "administrative_license" | "administrative_confirmation" | "administrative_payment" | "administrative_ruling" | "administrative_award" | "other_administrative" | "public_service";
+        /** LatestSample */
+        LatestSample: {
+            /**
+             * T
+             * Format: date-time
+             */
+            t: string;
+            /** In Fps */
+            in_fps: number | null;
+            /** In Width */
+            in_width: number | null;
+            /** In Height */
+            in_height: number | null;
+            /** In Kbps */
+            in_kbps: number | null;
+            /** Out Kbps */
+            out_kbps: number | null;
+            /** Out Fps */
+            out_fps: number | null;
+            /** Limitation */
+            limitation: string | null;
+            /** Rtt Ms */
+            rtt_ms: number | null;
+            /** Loss */
+            loss: number | null;
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Username */
@@ -1149,6 +1812,39 @@ export interface components {
             /** Permissions */
             permissions: string[];
         };
+        /** MediaSessionView */
+        MediaSessionView: {
+            /** Id */
+            id: number;
+            /** Ticket Id */
+            ticket_id: number;
+            /** Ticket Number */
+            ticket_number: string;
+            /** Backend */
+            backend: string;
+            /** State */
+            state: string;
+            caller: components["schemas"]["ParticipantView"];
+            callee: components["schemas"]["ParticipantView"];
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Ended At */
+            ended_at: string | null;
+            /** End Reason */
+            end_reason: string;
+            /** Ended By */
+            ended_by: string;
+            first_frame_ms: components["schemas"]["FirstFrame"];
+        };
+        /**
+         * MediaState
+         * @description A call's two states: open (signaling relayed) → closed (final, nothing relayed).
+         * @enum {string}
+         */
+        MediaState: "open" | "closed";
         /** MetricsReport */
         MetricsReport: {
             /** Window */
@@ -1165,6 +1861,17 @@ export interface components {
             /** Sites */
             sites: components["schemas"]["QueueMetrics"][];
         };
+        /** Page[AppointmentView] */
+        Page_AppointmentView_: {
+            /** Items */
+            items: components["schemas"]["AppointmentView"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Page Size */
+            page_size: number;
+        };
         /** Page[AuditEventOut] */
         Page_AuditEventOut_: {
             /** Items */
@@ -1176,10 +1883,43 @@ export interface components {
             /** Page Size */
             page_size: number;
         };
+        /** Page[CallbackView] */
+        Page_CallbackView_: {
+            /** Items */
+            items: components["schemas"]["CallbackView"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Page Size */
+            page_size: number;
+        };
         /** Page[DepartmentOut] */
         Page_DepartmentOut_: {
             /** Items */
             items: components["schemas"]["DepartmentOut"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Page Size */
+            page_size: number;
+        };
+        /** Page[MediaSessionView] */
+        Page_MediaSessionView_: {
+            /** Items */
+            items: components["schemas"]["MediaSessionView"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Page Size */
+            page_size: number;
+        };
+        /** Page[RecordingOut] */
+        Page_RecordingOut_: {
+            /** Items */
+            items: components["schemas"]["RecordingOut"][];
             /** Total */
             total: number;
             /** Page */
@@ -1264,6 +2004,19 @@ export interface components {
             /** Page Size */
             page_size: number;
         };
+        /** ParticipantView */
+        ParticipantView: {
+            /** Role */
+            role: string;
+            /** Key */
+            key: string;
+            /** Kind */
+            kind: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+        };
         /** PasswordSet */
         PasswordSet: {
             /** Password */
@@ -1274,6 +2027,105 @@ export interface components {
          * @enum {string}
          */
         Peripheral: "id_card_reader" | "document_camera" | "printer" | "signature_pad" | "fingerprint_reader" | "face_camera" | "receipt_printer" | "card_issuer";
+        /** PlaybackGrant */
+        PlaybackGrant: {
+            /** Url */
+            url: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+        };
+        /** PlaybackRequest */
+        PlaybackRequest: {
+            /**
+             * Purpose
+             * @default play
+             * @enum {string}
+             */
+            purpose: "play" | "download";
+        };
+        /** PolicyUpdate */
+        PolicyUpdate: {
+            /** Slot Minutes */
+            slot_minutes: number;
+            /** Capacity */
+            capacity: number;
+            /** Days Ahead */
+            days_ahead: number;
+        };
+        /** PolicyView */
+        PolicyView: {
+            /** Skill Group Code */
+            skill_group_code: string;
+            /** Slot Minutes */
+            slot_minutes: number;
+            /** Capacity */
+            capacity: number;
+            /** Days Ahead */
+            days_ahead: number;
+            /** Default */
+            default: boolean;
+        };
+        /**
+         * QualityFigures
+         * @description Derived quality of received video over a span of samples (media/quality.py).
+         */
+        QualityFigures: {
+            /** Seconds */
+            seconds: number;
+            /** Samples */
+            samples: number;
+            /** Freeze Count */
+            freeze_count: number;
+            /** Freeze Ratio */
+            freeze_ratio: number | null;
+            /** Low Fps Share */
+            low_fps_share: number | null;
+            /** P10 Fps */
+            p10_fps: number | null;
+            /** Mean Fps */
+            mean_fps: number | null;
+            /** Jitter Buffer Ms */
+            jitter_buffer_ms: number | null;
+        };
+        /**
+         * QualityHistory
+         * @description Past quality over a window: per site and per call.
+         */
+        QualityHistory: {
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /** Sites */
+            sites: components["schemas"]["SiteQuality"][];
+            /** Calls */
+            calls: components["schemas"]["CallQuality"][];
+        };
+        /**
+         * QualityLive
+         * @description The supervisor's live quality board in one read.
+         */
+        QualityLive: {
+            /** Floor Kbps */
+            floor_kbps: number;
+            /** Ceiling Kbps */
+            ceiling_kbps: number;
+            /** Sites */
+            sites: components["schemas"]["SiteBudget"][];
+            /** Calls */
+            calls: components["schemas"]["CallQuality"][];
+            /** Alerts */
+            alerts: components["schemas"]["AlertView"][];
+        };
         /**
          * QueueMetrics
          * @description Live figures of one skill group or site over one window.
@@ -1317,6 +2169,181 @@ export interface components {
             /** Tickets */
             tickets: components["schemas"]["TicketBoard"][];
         };
+        /** RecordingDetail */
+        RecordingDetail: {
+            /** Id */
+            id: number;
+            /** Ticket Id */
+            ticket_id: number;
+            /** Ticket Number */
+            ticket_number?: string | null;
+            /** Service Item Code */
+            service_item_code?: string | null;
+            /** Media Session Id */
+            media_session_id: string | null;
+            /** Agent Id */
+            agent_id: number;
+            /** Agent Name */
+            agent_name?: string | null;
+            /** Site Id */
+            site_id: number | null;
+            /** Site Name */
+            site_name?: string | null;
+            /** Terminal Id */
+            terminal_id: number | null;
+            /** Mime Type */
+            mime_type: string;
+            /** State */
+            state: string;
+            /** Complete */
+            complete: boolean;
+            /** Incomplete Reason */
+            incomplete_reason: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Last Chunk At */
+            last_chunk_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Duration Ms */
+            duration_ms: number | null;
+            /** Chunk Count */
+            chunk_count: number;
+            /** Contiguous */
+            contiguous: number;
+            /** Declared Chunks */
+            declared_chunks: number | null;
+            /** Missing Count */
+            missing_count: number;
+            /** Bytes Total */
+            bytes_total: number;
+            /** Chain Head */
+            chain_head: string;
+            /** File Bytes */
+            file_bytes: number | null;
+            /** File Sha256 */
+            file_sha256: string | null;
+            /** Remuxed */
+            remuxed: boolean;
+            /** Has Video */
+            has_video: boolean | null;
+            /** Has Audio */
+            has_audio: boolean | null;
+            /** Verified At */
+            verified_at: string | null;
+            /** Verified Ok */
+            verified_ok: boolean | null;
+            /** Purged At */
+            purged_at: string | null;
+            /** Missing */
+            missing: number[];
+        };
+        /** RecordingFinish */
+        RecordingFinish: {
+            /**
+             * Chunk Count
+             * @description Chunks 0 … chunk_count-1 were sent
+             */
+            chunk_count: number;
+            /** Duration Ms */
+            duration_ms?: number | null;
+        };
+        /** RecordingOut */
+        RecordingOut: {
+            /** Id */
+            id: number;
+            /** Ticket Id */
+            ticket_id: number;
+            /** Ticket Number */
+            ticket_number?: string | null;
+            /** Service Item Code */
+            service_item_code?: string | null;
+            /** Media Session Id */
+            media_session_id: string | null;
+            /** Agent Id */
+            agent_id: number;
+            /** Agent Name */
+            agent_name?: string | null;
+            /** Site Id */
+            site_id: number | null;
+            /** Site Name */
+            site_name?: string | null;
+            /** Terminal Id */
+            terminal_id: number | null;
+            /** Mime Type */
+            mime_type: string;
+            /** State */
+            state: string;
+            /** Complete */
+            complete: boolean;
+            /** Incomplete Reason */
+            incomplete_reason: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Last Chunk At */
+            last_chunk_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Duration Ms */
+            duration_ms: number | null;
+            /** Chunk Count */
+            chunk_count: number;
+            /** Contiguous */
+            contiguous: number;
+            /** Declared Chunks */
+            declared_chunks: number | null;
+            /** Missing Count */
+            missing_count: number;
+            /** Bytes Total */
+            bytes_total: number;
+            /** Chain Head */
+            chain_head: string;
+            /** File Bytes */
+            file_bytes: number | null;
+            /** File Sha256 */
+            file_sha256: string | null;
+            /** Remuxed */
+            remuxed: boolean;
+            /** Has Video */
+            has_video: boolean | null;
+            /** Has Audio */
+            has_audio: boolean | null;
+            /** Verified At */
+            verified_at: string | null;
+            /** Verified Ok */
+            verified_ok: boolean | null;
+            /** Purged At */
+            purged_at: string | null;
+        };
+        /** RecordingStart */
+        RecordingStart: {
+            /** Ticket Id */
+            ticket_id: number;
+            /** Media Session Id */
+            media_session_id?: string | null;
+            /**
+             * Mime Type
+             * @default video/webm
+             * @example video/webm;codecs=vp8,opus
+             */
+            mime_type: string;
+            /**
+             * Client Key
+             * @description Chosen by the recorder: a resent start with the same key returns the same recording instead of making a second one.
+             */
+            client_key?: string | null;
+        };
+        /**
+         * RecordingState
+         * @enum {string}
+         */
+        RecordingState: "recording" | "finished" | "incomplete" | "purged";
         /** RegionCreate */
         RegionCreate: {
             /** Name */
@@ -1524,6 +2551,50 @@ export interface components {
             /** Cloud Enabled */
             cloud_enabled?: boolean | null;
         };
+        /** SideQuality */
+        SideQuality: {
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "agent" | "citizen";
+            /** Site Id */
+            site_id: number | null;
+            latest: components["schemas"]["LatestSample"] | null;
+            figures: components["schemas"]["QualityFigures"];
+            /** Alert */
+            alert: string[] | null;
+        };
+        /**
+         * SiteBudget
+         * @description A site's link, its live calls, the current per-call caps and admission.
+         */
+        SiteBudget: {
+            /** Site Id */
+            site_id: number;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Type */
+            type: string;
+            /** Uplink Kbps */
+            uplink_kbps: number;
+            /** Downlink Kbps */
+            downlink_kbps: number;
+            /** Live Calls */
+            live_calls: number;
+            /** Max Calls */
+            max_calls: number;
+            /** Uplink Cap Kbps */
+            uplink_cap_kbps: number;
+            /** Downlink Cap Kbps */
+            downlink_cap_kbps: number;
+            /** Saturated */
+            saturated: boolean;
+            /** Expected Free Seconds */
+            expected_free_seconds: number | null;
+        };
         /** SiteCreate */
         SiteCreate: {
             /** Name */
@@ -1571,6 +2642,18 @@ export interface components {
             downlink_kbps: number;
             /** Active */
             active: boolean;
+        };
+        /** SiteQuality */
+        SiteQuality: {
+            /** Site Id */
+            site_id: number;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Calls */
+            calls: number;
+            figures: components["schemas"]["QualityFigures"];
         };
         /**
          * SiteType
@@ -1771,6 +2854,28 @@ export interface components {
             /** Agent Name */
             agent_name?: string | null;
         };
+        /**
+         * UploadStatus
+         * @description What the server holds, for a recorder resuming after a network error or reload.
+         */
+        UploadStatus: {
+            /** Recording Id */
+            recording_id: number;
+            /** State */
+            state: string;
+            /** Contiguous */
+            contiguous: number;
+            /** Received */
+            received: number;
+            /** Max Seq */
+            max_seq: number;
+            /** Missing */
+            missing: number[];
+            /** Bytes Total */
+            bytes_total: number;
+            /** Chain Head */
+            chain_head: string;
+        };
         /** UserCreate */
         UserCreate: {
             /** Display Name */
@@ -1838,6 +2943,30 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /** VerifyReport */
+        VerifyReport: {
+            /** Recording Id */
+            recording_id: number;
+            /** Ok */
+            ok: boolean;
+            /** Checked Chunks */
+            checked_chunks: number;
+            /** First Bad Chunk */
+            first_bad_chunk: number | null;
+            /** Reason */
+            reason: string;
+            /** Chain Head */
+            chain_head: string;
+            /** Computed Head */
+            computed_head: string;
+            /** File Ok */
+            file_ok: boolean | null;
+            /**
+             * Verified At
+             * Format: date-time
+             */
+            verified_at: string;
         };
     };
     responses: never;
@@ -4701,6 +5830,1153 @@ export interface operations {
             };
             /** @description Not permitted */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_callbacks: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["CallbackState"] | null;
+                open_only?: boolean;
+                skill_group_code?: string | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description Rows per page */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CallbackView_"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callback_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallbackView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    claim_callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callback_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallbackView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reveal_callback_phone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callback_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallbackPhone"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_callback_outcome: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callback_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallbackOutcome"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallbackView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    release_callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callback_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallbackView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callback_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallbackView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_appointments: {
+        parameters: {
+            query?: {
+                day?: string | null;
+                skill_group_code?: string | null;
+                state?: components["schemas"]["AppointmentState"] | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description Rows per page */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AppointmentView_"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_appointment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appointment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppointmentView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_appointment_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_appointment_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    media_sessions_list: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["MediaState"] | null;
+                ticket_id?: number | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description Rows per page */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MediaSessionView_"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    media_session_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaSessionView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    media_quality_live: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityLive"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    media_quality_history: {
+        parameters: {
+            query?: {
+                window?: "15m" | "1h" | "24h" | "7d";
+                since?: string | null;
+                until?: string | null;
+                site_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityHistory"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_recordings: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["RecordingState"] | null;
+                /** @description Only incomplete (true) or not */
+                flagged?: boolean | null;
+                ticket_id?: number | null;
+                agent_id?: number | null;
+                site_id?: number | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description Rows per page */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RecordingOut_"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_recording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordingStart"];
+            };
+        };
+        responses: {
+            /** @description Already started with this client_key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_recording_chunk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                recording_id: number;
+                seq: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChunkAck"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    recording_upload_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                recording_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadStatus"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    finish_recording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                recording_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordingFinish"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_recording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                recording_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingDetail"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    verify_recording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                recording_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyReport"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    grant_recording_playback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                recording_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PlaybackRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaybackGrant"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    recording_media: {
+        parameters: {
+            query: {
+                /** @description From /playback */
+                grant: string;
+            };
+            header?: never;
+            path: {
+                recording_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The recording */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/webm": unknown;
+                };
+            };
+            /** @description A byte range of it */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/webm": unknown;
+                };
+            };
+            /** @description Invalid or expired grant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Purged */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

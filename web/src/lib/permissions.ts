@@ -10,6 +10,9 @@ export const PERMISSIONS = {
   auditRead: 'audit.read',
   queueMonitor: 'queue.monitor',
   agentDesk: 'agent.desk',
+  recordingUpload: 'recording.upload',
+  recordingRead: 'recording.read',
+  recordingPlayback: 'recording.playback',
 } as const
 
 /** True when `granted` holds `needed` exactly, or a wildcard "*" / "catalog.*" covering it. */
