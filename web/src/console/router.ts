@@ -76,6 +76,12 @@ export const consolePages: RouteRecordRaw[] = [
     meta: { titleKey: 'menu.queue', perm: P.queueMonitor, group: 'menu.groupMonitor' },
   },
   {
+    path: 'quality',
+    name: 'quality',
+    component: () => import('./views/QualityView.vue'),
+    meta: { titleKey: 'menu.quality', perm: P.queueMonitor, group: 'menu.groupMonitor' },
+  },
+  {
     path: 'recordings',
     name: 'recordings',
     component: () => import('./views/RecordingsView.vue'),
