@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from integration.recording_support import served_ticket, start, webm
+from integration.wsclient import WsClient
 
 from cloudwindow.accounts.permissions import (
     DEVICE_PERMISSIONS,
@@ -256,6 +257,41 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         None,
     ),
     ("get", "/api/service-categories"): lambda lv: ("/api/service-categories", None),
+    ("get", "/api/callbacks"): lambda lv: ("/api/callbacks", None),
+    ("get", "/api/callbacks/{callback_id}"): lambda lv: (f"/api/callbacks/{_callback(lv)}", None),
+    ("post", "/api/callbacks/{callback_id}/claim"): lambda lv: (
+        f"/api/callbacks/{_callback(lv)}/claim",
+        None,
+    ),
+    ("post", "/api/callbacks/{callback_id}/phone"): lambda lv: (
+        f"/api/callbacks/{_callback(lv, claim=True)}/phone",
+        None,
+    ),
+    ("post", "/api/callbacks/{callback_id}/outcome"): lambda lv: (
+        f"/api/callbacks/{_callback(lv, claim=True)}/outcome",
+        {"outcome": "done"},
+    ),
+    ("post", "/api/callbacks/{callback_id}/release"): lambda lv: (
+        f"/api/callbacks/{_callback(lv, claim=True)}/release",
+        None,
+    ),
+    ("post", "/api/callbacks/{callback_id}/cancel"): lambda lv: (
+        f"/api/callbacks/{_callback(lv)}/cancel",
+        None,
+    ),
+    ("get", "/api/appointments"): lambda lv: ("/api/appointments", None),
+    ("post", "/api/appointments/{appointment_id}/cancel"): lambda lv: (
+        f"/api/appointments/{_appointment(lv)}/cancel",
+        None,
+    ),
+    ("get", "/api/skill-groups/{code}/appointment-policy"): lambda lv: (
+        "/api/skill-groups/tax/appointment-policy",
+        None,
+    ),
+    ("put", "/api/skill-groups/{code}/appointment-policy"): lambda lv: (
+        "/api/skill-groups/tax/appointment-policy",
+        {"slot_minutes": 30, "capacity": 4, "days_ahead": 7},
+    ),
     ("post", "/api/recordings"): lambda lv: ("/api/recordings", {"ticket_id": served_ticket(lv)}),
     ("put", "/api/recordings/{recording_id}/chunks/{seq}"): lambda lv: (
         f"/api/recordings/{_recording(lv)}/chunks/0",
@@ -293,6 +329,50 @@ PUBLIC = {
 def _office(live: LiveServer) -> int:
     with _admin(live) as a:
         return int(a.get("/api/sites", params={"type": "agent_office"}).json()["items"][0]["id"])
+
+
+def _callback(live: LiveServer, claim: bool = False) -> int:
+    """A fresh callback request (social security: agent01's group), claimed by agent01
+    when ``claim`` (so agent01, the claimer, and supervisors may act on it)."""
+    kiosk = WsClient(live.url, _device_token(live))
+    try:
+        reply = kiosk.request(
+            "callback.request", {"service_item_code": "440118-GG-0002", "phone": "13812345678"}
+        )
+    finally:
+        kiosk.close()
+    callback_id = int(reply["data"]["callback"]["id"])
+    if claim:
+        with live.as_user("agent01") as agent:
+            assert agent.post(f"/api/callbacks/{callback_id}/claim").status_code == 200
+    return callback_id
+
+
+def _appointment(live: LiveServer) -> int:
+    """A fresh booking in the first free slot of the tax group (capacity raised)."""
+    with _admin(live) as a:
+        a.put(
+            "/api/skill-groups/tax/appointment-policy",
+            json={"slot_minutes": 30, "capacity": 500, "days_ahead": 7},
+        )
+    kiosk = WsClient(live.url, _device_token(live))
+    try:
+        item = "440118-GG-0002"
+        with _admin(live) as a:
+            items = a.get("/api/service-items", params={"skill_group_code": "tax"}).json()
+            item = next(i["code"] for i in items["items"] if i["cloud_enabled"] and i["active"])
+        slots = kiosk.request("appointment.slots", {"service_item_code": item})["data"]
+        start = slots["days"][0]["slots"][0]["start"]
+        phone = f"139{next(_PHONES):08d}"
+        reply = kiosk.request(
+            "appointment.book", {"service_item_code": item, "slot_start": start, "phone": phone}
+        )
+        return int(reply["data"]["appointment"]["id"])
+    finally:
+        kiosk.close()
+
+
+_PHONES = iter(range(10_000_000))
 
 
 def _operations(live: LiveServer) -> list[tuple[str, str, str]]:
@@ -381,6 +461,8 @@ def test_no_credentials_is_401_everywhere(live: LiveServer) -> None:
                 .replace("{site_id}", "1")
                 .replace("{terminal_id}", "1")
                 .replace("{seat_id}", "1")
+                .replace("{callback_id}", "1")
+                .replace("{appointment_id}", "1")
             )
             r = anon.request(method.upper(), concrete, json={})
             assert r.status_code == 401, (method, path, r.status_code)

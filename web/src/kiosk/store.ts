@@ -12,10 +12,20 @@ import { currentLocale, i18n, setLocale } from '@/lib/i18n'
 import { RealtimeClient } from '@/lib/realtime'
 import { applyPosition, isFinalTicket, type Priority, type QueueProtocol, type Ticket } from '@/lib/queue'
 import type { DeviceMe, EnrollResponse, ServiceItem } from '@/lib/models'
+import { clearBooking, offerAlternatives } from './bookings'
 
 const CREDENTIAL_KEY = 'cloudwindow.kiosk.credential'
 
-export type Screen = 'enroll' | 'attract' | 'browse' | 'item' | 'ticket' | 'finished'
+export type Screen =
+  | 'enroll'
+  | 'attract'
+  | 'browse'
+  | 'item'
+  | 'ticket'
+  | 'finished'
+  | 'appointment' // bookings.ts: closed-hours offer and booking
+  | 'callback'
+  | 'redeem'
 
 interface KioskState {
   credential: string | null
@@ -192,6 +202,7 @@ export async function takeTicket(priority: Priority): Promise<void> {
     const { ticket } = await rt.request('ticket.take', { service_item_code: kiosk.item.code, priority })
     setTicket(ticket)
   } catch (err) {
+    if (offerAlternatives(err)) return
     if (err instanceof ApiError && err.errorId === 'ticket-already-active') {
       await refreshTicket()
       if (!kiosk.ticket) showFailure(err)
@@ -203,7 +214,7 @@ export async function takeTicket(priority: Priority): Promise<void> {
   }
 }
 
-async function ticketAction(type: 'ticket.cancel' | 'ticket.callback'): Promise<void> {
+async function ticketAction(type: 'ticket.cancel'): Promise<void> {
   const ticket = kiosk.ticket
   if (!ticket || kiosk.busy) return
   kiosk.busy = true
@@ -221,7 +232,10 @@ async function ticketAction(type: 'ticket.cancel' | 'ticket.callback'): Promise<
 }
 
 export const cancelTicket = () => ticketAction('ticket.cancel')
-export const requestCallback = () => ticketAction('ticket.callback')
+/** 申请回电 asks for a phone number first (CallbackScreen). */
+export const requestCallback = () => {
+  if (kiosk.ticket && !isFinalTicket(kiosk.ticket.state)) kiosk.screen = 'callback'
+}
 
 rt.on('welcome', () => void refreshTicket())
 rt.on('resync', () => void refreshTicket())
@@ -266,6 +280,7 @@ export function resetForNextCitizen(): void {
   kiosk.ticket = null
   kiosk.busy = false
   kiosk.elderly = false
+  clearBooking()
   clearFailure()
   if (currentLocale() !== 'zh-CN') setLocale('zh-CN')
   kiosk.screen = kiosk.credential ? 'attract' : 'enroll'
