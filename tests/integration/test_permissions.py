@@ -251,6 +251,8 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("post", "/api/seats/{seat_id}/activate"): lambda lv: ("/api/seats/6/activate", None),
     ("get", "/api/audit-events"): lambda lv: ("/api/audit-events", None),
     ("get", "/api/queue/overview"): lambda lv: ("/api/queue/overview", None),
+    ("get", "/api/media/quality/live"): lambda lv: ("/api/media/quality/live", None),
+    ("get", "/api/media/quality/history"): lambda lv: ("/api/media/quality/history", None),
     ("get", "/api/queue/metrics"): lambda lv: ("/api/queue/metrics?window=15m", None),
     ("get", "/api/staffing/erlang"): lambda lv: (
         "/api/staffing/erlang?arrivals_per_hour=120&mean_handle_seconds=300",
