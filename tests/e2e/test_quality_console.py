@@ -22,7 +22,9 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     live.stop()
 
 
-def test_supervisor_sees_saturated_site_live_calls_and_alerts(page: Page, server: LiveServer) -> None:
+def test_supervisor_sees_saturated_site_live_calls_and_alerts(
+    page: Page, server: LiveServer
+) -> None:
     with server.as_user("admin") as admin:
         site_id = admin.get("/api/sites", params={"type": "village"}).json()["items"][0]["id"]
         admin.patch(f"/api/sites/{site_id}", json={"uplink_kbps": 1000, "downlink_kbps": 8000})
