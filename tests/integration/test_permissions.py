@@ -251,6 +251,11 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("post", "/api/seats/{seat_id}/activate"): lambda lv: ("/api/seats/6/activate", None),
     ("get", "/api/audit-events"): lambda lv: ("/api/audit-events", None),
     ("get", "/api/queue/overview"): lambda lv: ("/api/queue/overview", None),
+    ("get", "/api/media/sessions"): lambda lv: ("/api/media/sessions", None),
+    ("get", "/api/media/sessions/{session_id}"): lambda lv: (
+        f"/api/media/sessions/{_media_session(lv)}",
+        None,
+    ),
     ("get", "/api/media/quality/live"): lambda lv: ("/api/media/quality/live", None),
     ("get", "/api/media/quality/history"): lambda lv: ("/api/media/quality/history", None),
     ("get", "/api/queue/metrics"): lambda lv: ("/api/queue/metrics?window=15m", None),
@@ -326,6 +331,31 @@ PUBLIC = {
     ("post", "/api/devices/enroll"),
     ("get", "/api/recordings/{recording_id}/media"),  # by a playback grant (<video src>)
 }
+
+
+def _media_session(live: LiveServer) -> int:
+    """A call of a served ticket, written straight to the database (the flow that opens
+    calls is tested in test_media_ws.py)."""
+    from cloudwindow.media.models import MediaSession
+    from cloudwindow.services import Services
+    from conftest import run_async
+
+    ticket = served_ticket(live)
+
+    async def go() -> int:
+        services = Services.standalone(live.settings)
+        try:
+            async with services.db.transaction() as session:
+                row = MediaSession(
+                    ticket_id=ticket, backend="p2p", caller="user:1", callee="device:0"
+                )
+                session.add(row)
+                await session.flush()
+                return row.id
+        finally:
+            await services.db.dispose()
+
+    return run_async(go)
 
 
 def _office(live: LiveServer) -> int:
