@@ -128,7 +128,8 @@ def create_app(
         await engine.start_node()
         engine.start()
         recording_jobs.start()
-        caps_pusher.start()
+        if settings.media_caps_enabled:
+            caps_pusher.start()
         presence.start()
         log.info(
             "started",

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     media_audio_kbps: int = 48  # per call and direction (Opus + packet overhead)
     media_video_floor_kbps: int = 300  # below this a call is held rather than admitted
     media_video_ceiling_kbps: int = 1500  # no call gets more, however idle the link
+    # Caps: push each call's video cap (media.cap) to both ends; off = plain WebRTC, each
+    # sender's own congestion control alone (bench/video_site_link.py arm A).
+    media_caps_enabled: bool = True
     media_stats_interval_seconds: float = 2.0  # both ends sample getStats this often
     media_stats_burst: int = 3  # media.stats a connection may send at once before limiting
     media_stats_max_bytes: int = 2048  # one media.stats message, serialised
