@@ -30,8 +30,14 @@ from conftest import (
     start_server,
 )
 
-# Records every RTCPeerConnection a page makes, so the test can read its stats.
+# Records every RTCPeerConnection a page makes, so the test can read its stats. And hides
+# Chromium's second fake camera: fake_device_1 delivers Y16 (depth) frames, which WebRTC
+# cannot encode (a call switched to it stops sending video; checked by hand); the third,
+# fake_device_2 (MJPEG, like a UVC 高拍仪), stands in for the document camera.
 RECORD_PEERS = """
+const listDevices = navigator.mediaDevices.enumerateDevices.bind(navigator.mediaDevices);
+navigator.mediaDevices.enumerateDevices = async () =>
+  (await listDevices()).filter((d) => d.label !== 'fake_device_1');
 window.__pcs = [];
 const Native = window.RTCPeerConnection;
 window.RTCPeerConnection = class extends Native {
@@ -65,7 +71,7 @@ READ_CALL = """async () => {
 
 @pytest.fixture(scope="module")
 def media_browser(browser: Browser) -> Iterator[Browser]:
-    """Chromium with two fake cameras (the second one stands in for the 高拍仪) and a
+    """Chromium with fake cameras (two are shown to the pages: see RECORD_PEERS) and a
     fake microphone, permission prompts accepted."""
     b = browser.browser_type.launch(
         executable_path=CHROMIUM,
@@ -75,7 +81,7 @@ def media_browser(browser: Browser) -> Iterator[Browser]:
             "--no-first-run",
             "--disable-background-networking",
             "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream=device-count=2",
+            "--use-fake-device-for-media-stream=device-count=3",
             "--autoplay-policy=no-user-gesture-required",
         ],
     )
@@ -164,7 +170,7 @@ def test_video_call_document_camera_first_frame_and_hang_up(
     )
     expect(kiosk.get_by_test_id("call-doccam")).to_have_attribute("data-camera", "document")
     after = read_call(kiosk)
-    assert after["label"] == "fake_device_1" and after["device"] != before["device"]
+    assert after["label"] == "fake_device_2" and after["device"] != before["device"]
     frames_grow(agent)
     shot(agent, "call-agent-document-camera")
     agent.get_by_test_id("call-remote-doccam").click()
