@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     # Caps: push each call's video cap (media.cap) to both ends; off = plain WebRTC, each
     # sender's own congestion control alone (bench/video_site_link.py arm A).
     media_caps_enabled: bool = True
+    # Admission: hold tickets from (and agents at) a saturated site instead of starting a
+    # call that would push every call there below the floor.
+    media_admission_enabled: bool = True
     media_stats_interval_seconds: float = 2.0  # both ends sample getStats this often
     media_stats_burst: int = 3  # media.stats a connection may send at once before limiting
     media_stats_max_bytes: int = 2048  # one media.stats message, serialised

@@ -20,6 +20,8 @@ from cloudwindow.catalog.models import SkillGroup
 from cloudwindow.crud import check_ref
 from cloudwindow.db import utcnow
 from cloudwindow.media import actions as media
+from cloudwindow.media.budget import split_held
+from cloudwindow.media.caps import held_sites
 from cloudwindow.queueing import appointments, consult, policy, rules
 from cloudwindow.queueing.errors import (
     OfferNotFound,
@@ -561,7 +563,15 @@ async def do_match(services: Services, max_tickets: int = 2000) -> int:
                 .limit(max_tickets)
             )
         )
-        if not tickets:
+        if services.settings.media_admission_enabled:
+            # Admission (site bandwidth budget): a call more at a saturated site would push
+            # every call there below the quality floor, so its tickets wait (their kiosks
+            # are told why, see engine.push_positions) and its agents are not offered.
+            held = await held_sites(session, services.settings)
+            if held:
+                tickets, _ = split_held(tickets, lambda t: t.site_id, held)
+                statuses, _ = split_held(statuses, lambda s: agents[s.user_id].home_site_id, held)
+        if not tickets or not statuses:
             return 0
         by_id = {t.id: t for t in tickets}
         decisions = rules.route(

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 
 from cloudwindow.logs import get_logger
+from cloudwindow.media.caps import HoldInfo, held_sites
 from cloudwindow.media.telemetry import do_purge_quality
 from cloudwindow.queueing import actions, appointments, consult, queries
 from cloudwindow.queueing.models import Ticket
@@ -31,7 +32,7 @@ class QueueEngine:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._tasks: list[asyncio.Task[None]] = []
-        self._sent: dict[int, tuple[int | None, float | None]] = {}
+        self._sent: dict[int, tuple[int, float | None, bool]] = {}
         self._last_push = 0.0
         self._last_full = 0.0
 
@@ -108,6 +109,7 @@ class QueueEngine:
             self._last_full = now
         started = time.perf_counter()
         events: list[Event] = []
+        held: dict[int, HoldInfo] | None = None  # read once, when a local kiosk waits
         async with self.services.db.read() as session:
             groups = set(dirty)
             if due or all_dirty:
@@ -120,17 +122,27 @@ class QueueEngine:
                 )
             for group in sorted(groups):
                 tickets = await queries.queued_in_group(session, group)
-                if not any(hub.has_local(owner) for _, owner in tickets):
+                if not any(hub.has_local(owner) for _, owner, _ in tickets):
                     continue
+                if held is None:
+                    held = (
+                        await held_sites(session, settings)
+                        if settings.media_admission_enabled
+                        else {}
+                    )
                 stats = await queries.group_stats(session, group)
-                for position, (ticket_id, owner) in enumerate(tickets, start=1):
+                for position, (ticket_id, owner, site) in enumerate(tickets, start=1):
                     if not hub.has_local(owner):
                         continue  # another node holds that kiosk's socket
                     wait = stats.wait(position)
                     shown = None if wait == float("inf") else float(round(wait))
-                    if self._sent.get(ticket_id) == (position, shown):
+                    hold = held.get(site) if site is not None else None
+                    if hold is not None and shown is not None:
+                        shown = max(shown, float(hold.expected_seconds))
+                    sent = (position, shown, hold is not None)
+                    if self._sent.get(ticket_id) == sent:
                         continue
-                    self._sent[ticket_id] = (position, shown)
+                    self._sent[ticket_id] = sent
                     events.append(
                         Event(
                             owner,
@@ -139,6 +151,14 @@ class QueueEngine:
                                 "ticket_id": ticket_id,
                                 "position": position,
                                 "expected_wait_seconds": shown,
+                                # Admission: this kiosk's site has no bandwidth for one
+                                # more call right now; the ticket keeps its place.
+                                "held": None
+                                if hold is None
+                                else {
+                                    "reason": "site-saturated",
+                                    "expected_seconds": hold.expected_seconds,
+                                },
                             },
                         )
                     )

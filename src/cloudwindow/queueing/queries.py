@@ -194,15 +194,18 @@ async def active_ticket(session: AsyncSession, owner: str) -> Ticket | None:
     )
 
 
-async def queued_in_group(session: AsyncSession, skill_group: str) -> list[tuple[int, str]]:
-    """(ticket id, owner) of the group's queue in order: two columns, not whole rows,
-    because the position push reads every queued ticket each time the line moves."""
+async def queued_in_group(
+    session: AsyncSession, skill_group: str
+) -> list[tuple[int, str, int | None]]:
+    """(ticket id, owner, kiosk site) of the group's queue in order: three columns, not
+    whole rows, because the position push reads every queued ticket each time the line
+    moves."""
     rows = await session.execute(
-        select(Ticket.id, Ticket.owner)
+        select(Ticket.id, Ticket.owner, Ticket.site_id)
         .where(Ticket.skill_group_code == skill_group, Ticket.state == TicketState.QUEUED.value)
         .order_by(Ticket.rank, Ticket.enqueued_at, Ticket.id)
     )
-    return [(ticket_id, owner) for ticket_id, owner in rows]
+    return [(ticket_id, owner, site) for ticket_id, owner, site in rows]
 
 
 async def overview(session: AsyncSession, ticket_limit: int = 200) -> QueueOverview:

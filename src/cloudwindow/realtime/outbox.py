@@ -45,6 +45,19 @@ class Event:
         }
 
 
+def _plain(value: Any) -> bool:
+    """Already JSON as it is (what ``model_dump(mode="json")`` returns)? A quick walk,
+    so only payloads with datetimes, decimals and the like go through the (much slower)
+    ``jsonable_encoder``."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return True
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return False
+
+
 class Outbox:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -56,7 +69,7 @@ class Outbox:
         """Queue an event for ``recipient`` ("user:5", "device:3", "role:supervisor").
         Durable events can be replayed on resume; ephemeral ones (positions, presence,
         metrics) are superseded by the next and are not stored."""
-        payload = jsonable_encoder(data)
+        payload = data if _plain(data) else jsonable_encoder(data)
         row = OutboxEvent(recipient=recipient, type=type, data=payload) if durable else None
         self.events.append(Event(recipient, type, payload, row))
 

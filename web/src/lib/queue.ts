@@ -73,6 +73,8 @@ export interface Ticket {
   expected_wait_seconds: number | null
   agent: AgentRef | null
   offer_expires_at: string | null
+  /** Set from queue.position pushes only. */
+  held?: QueueHold | null
 }
 
 /** AgentStateView (`since` is null for an agent that never signed in). */
@@ -91,10 +93,17 @@ export interface Offer {
   ring_seconds: number
 }
 
+/** Admission: the kiosk's site has no video bandwidth for one more call right now. */
+export interface QueueHold {
+  reason: 'site-saturated'
+  expected_seconds: number
+}
+
 export interface QueuePosition {
   ticket_id: number
   position: number
   expected_wait_seconds: number | null
+  held?: QueueHold | null
 }
 
 export interface Presence {
@@ -181,5 +190,10 @@ export function peopleAhead(position: number | null | undefined): number {
 /** Apply a queue.position push to the ticket it is about (other tickets unchanged). */
 export function applyPosition(ticket: Ticket | null, push: QueuePosition): Ticket | null {
   if (!ticket || ticket.id !== push.ticket_id) return ticket
-  return { ...ticket, position: push.position, expected_wait_seconds: push.expected_wait_seconds }
+  return {
+    ...ticket,
+    position: push.position,
+    expected_wait_seconds: push.expected_wait_seconds,
+    held: push.held ?? null,
+  }
 }

@@ -432,4 +432,12 @@ describe('queue helpers', () => {
     expect(applyPosition(t, { ticket_id: 8, position: 1, expected_wait_seconds: 1 })).toBe(t)
     expect(applyPosition(null, { ticket_id: 8, position: 1, expected_wait_seconds: 1 })).toBeNull()
   })
+
+  it('carries the site-saturated hold from a push, and clears it with the next one', () => {
+    const t = { id: 7, position: 3, expected_wait_seconds: 300 } as Ticket
+    const hold = { reason: 'site-saturated' as const, expected_seconds: 240 }
+    const held = applyPosition(t, { ticket_id: 7, position: 1, expected_wait_seconds: 240, held: hold })
+    expect(held?.held).toEqual(hold)
+    expect(applyPosition(held, { ticket_id: 7, position: 1, expected_wait_seconds: 0 })?.held).toBeNull()
+  })
 })

@@ -310,6 +310,7 @@ const zhCN = {
     ahead: '前面还有 {count} 人',
     place: '您是第 {count} 位',
     wait: '预计等待约 {count} 分钟',
+    siteBusy: '本站点视频线路繁忙，为保证通话清晰，线路空出后将按顺序为您接通（约 {count} 分钟），您的排队位置不变',
     noAgents: '暂无坐席在线，请稍候或申请回电',
     cancel: '取消排队',
     waitHint: '请在屏幕前稍候，轮到您时将自动接通视频坐席',
