@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e.test_call import start_call
 from e2e.test_console import login
 from integration.recording_support import served_ticket, split, webm
 from playwright.sync_api import Browser, Page, expect
@@ -71,7 +73,7 @@ def av_browser(browser: Browser) -> Iterator[Browser]:
 def rec_live(tmp_path: Path) -> Iterator[LiveServer]:
     url = make_database_url("sqlite", tmp_path)
     prepare_database(url, tmp_path)
-    server = start_server(settings_for(url, tmp_path))
+    server = start_server(settings_for(url, tmp_path, queue_tick_seconds=0.3))
     yield server
     server.stop()
 
@@ -212,3 +214,35 @@ def test_supervisor_sees_flags_verifies_and_plays_a_recording(
             "/api/audit-events", params={"action": "recording.play", "entity_id": str(complete)}
         ).json()["items"]
     assert events and events[0]["actor_id"].startswith("user:")
+
+
+def test_the_agents_call_is_recorded_from_first_frame_to_hang_up(
+    av_browser: Browser, rec_live: LiveServer
+) -> None:
+    """The whole flow: kiosk queues, agent accepts, the call connects and the agent's
+    desk shows 录制中 ● REC; after hang-up the recording is finished, has video and
+    audio of the call's length, and its hash chain verifies."""
+    kiosk, agent = start_call(rec_live, av_browser)
+    indicator = agent.get_by_test_id("rec-indicator")
+    expect(indicator).to_have_attribute("data-state", "recording", timeout=15_000)
+    expect(indicator).to_contain_text("录制中")
+    started = time.monotonic()
+    time.sleep(5)
+    shot(agent, "call-agent-recording")
+    agent.get_by_test_id("call-hangup").click()
+    length = time.monotonic() - started
+    expect(agent.get_by_test_id("call")).to_have_attribute("data-phase", "ended")
+    expect(indicator).to_have_attribute("data-state", "finished", timeout=30_000)
+    with rec_live.as_user("supervisor") as sup:
+        deadline = time.monotonic() + 20
+        while True:
+            items = sup.get("/api/recordings").json()["items"]
+            if (items and items[0]["state"] != "recording") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        (rec,) = items
+        assert rec["state"] == "finished" and rec["has_video"] and rec["has_audio"], rec
+        assert rec["media_session_id"] and rec["agent_name"]
+        assert abs(rec["duration_ms"] / 1000 - length) <= 2.5, (rec["duration_ms"], length)
+        assert sup.post(f"/api/recordings/{rec['id']}/verify").json()["ok"] is True
+    kiosk.close()

@@ -177,7 +177,10 @@ async def do_put_chunk(
             rec.declared_chunks is not None and seq >= rec.declared_chunks
         ):
             raise RecordingClosed(rec.state)
-        if seq == 0 and not data.startswith(chain.EBML_MAGIC):
+        # Chromium's first MediaRecorder blob can be a single byte (0x1A), the rest of
+        # the header following in chunk 1: chunk 0 must start with the magic or be a
+        # prefix of it.
+        if seq == 0 and not chain.EBML_MAGIC.startswith(data[: len(chain.EBML_MAGIC)]):
             raise NotWebM()
         if rec.bytes_total + len(data) > settings.recording_max_bytes:
             raise RecordingTooLarge(settings.recording_max_bytes)
