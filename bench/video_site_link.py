@@ -17,11 +17,13 @@ The site link is shaped on the router in the middle (HTB at R kbit/s with a bfif
 drops and queues like a real one instead of back-pressuring the sender's socket. The
 browsers load the harness page and hold their WebSocket (signaling, ``media.stats``,
 ``media.cap``) over the unshaped control link (``http://10.77.9.1:PORT``); media must take
-the shaped path: Chromium gathers host candidates on its default-route interface only
-(``--force-webrtc-ip-handling-policy``), the harness drops remote candidates outside
-10.77.1/24 and 10.77.2/24, and the router drops anything from the control subnet
-(strict reverse-path filter). The run checks each call's selected candidate pair and
-the control link's byte counters, and refuses results where media bypassed the shaper.
+the shaped path. Chromium gathers host candidates on every interface (real addresses:
+mDNS hiding is off), so the harness page drops remote candidates outside 10.77.1/24 and
+10.77.2/24 (in SDP and trickled), and the router drops packets from the control subnet
+(strict reverse-path filter, no route back), so a check sent from a control address
+cannot reach the peer through the router either. The run records each end's selected
+candidate pair and the control link's byte counters, and discards a cell where media
+bypassed the shaper.
 
 Per cell (arm × R × K) the bench starts ``cloudwindow serve`` in vsl-core on a fresh copy
 of a prepared SQLite database (sample district, K extra kiosks at one kiosk site, K
@@ -329,7 +331,6 @@ def chromium_args(clip: Path) -> list[str]:
         "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={clip}",
         f"--unsafely-treat-insecure-origin-as-secure={origin}",
-        "--force-webrtc-ip-handling-policy=default_public_and_private_interfaces",
         "--disable-features=WebRtcHideLocalIpsWithMdns",
         "--disable-background-networking",
         "--disable-component-update",
@@ -393,6 +394,9 @@ class Pages:
             for page in self.pages
         ]
 
+    def raw(self) -> list[dict[str, float] | None]:
+        return [page.evaluate("() => H.raw()") for page in self.pages]
+
     def close(self) -> None:
         for b in self.browsers:
             with contextlib.suppress(Exception):
@@ -434,7 +438,8 @@ def read_samples(
         con.row_factory = sqlite3.Row
         rows = con.execute(
             "SELECT session_id, side, t, dt_ms, in_fps, in_kbps, freeze_count, freeze_ms,"
-            " jitter_buffer_ms, out_kbps, limitation, in_width, in_height"
+            " jitter_buffer_ms, out_kbps, limitation, in_width, in_height, loss, rtt_ms,"
+            " available_kbps"
             " FROM media_quality_samples ORDER BY id"
         ).fetchall()
     out = []
@@ -475,6 +480,49 @@ def direction(rows: list[dict[str, Any]], sender_rows: list[dict[str, Any]]) -> 
         "cpu_limited": sum(r["dt_ms"] for r in sender_rows if r["limitation"] == "cpu") / send_secs,
         "bw_limited": sum(r["dt_ms"] for r in sender_rows if r["limitation"] == "bandwidth")
         / send_secs,
+        "loss": mean_of(rows, "loss"),
+        "rtt_ms": mean_of(sender_rows, "rtt_ms"),
+        "avail_kbps": mean_of(sender_rows, "available_kbps"),
+        "height": mean_of(rows, "in_height"),
+    }
+
+
+def mean_of(rows: list[dict[str, Any]], key: str) -> float | None:
+    vals = [r[key] for r in rows if r[key] is not None]
+    return statistics.fmean(vals) if vals else None
+
+
+def raw_delta(
+    a: dict[str, float] | None, b: dict[str, float] | None, seconds: float
+) -> dict[str, float | None]:
+    """The harness's raw video counters over the window: per minute for events, kbit/s
+    for bytes, ms per frame for encode/decode time; the encoder's target at the end."""
+    if not a or not b:
+        return {}
+
+    def d(key: str) -> float:
+        return b.get(key, 0.0) - a.get(key, 0.0)
+
+    def per_frame(time_key: str, frames_key: str) -> float | None:
+        return d(time_key) * 1000 / d(frames_key) if d(frames_key) > 0 else None
+
+    minute = 60 / seconds
+    return {
+        "out_target_kbps": b["out.targetBitrate"] / 1000 if "out.targetBitrate" in b else None,
+        "out_keyframes_per_min": d("out.keyFramesEncoded") * minute,
+        "out_pli_per_min": d("out.pliCount") * minute,
+        "out_nack_per_min": d("out.nackCount") * minute,
+        "out_rtx_kbps": d("out.retransmittedBytesSent") * 8 / seconds / 1000,
+        "out_encode_ms": per_frame("out.totalEncodeTime", "out.framesEncoded"),
+        "out_limit_cpu_s": d("out.limit.cpu"),
+        "out_limit_bw_s": d("out.limit.bandwidth"),
+        "in_keyframes_per_min": d("in.keyFramesDecoded") * minute,
+        "in_dropped_frames": d("in.framesDropped"),
+        "in_lost_packets": d("in.packetsLost"),
+        "in_loss": d("in.packetsLost") / (d("in.packetsLost") + d("in.packetsReceived"))
+        if d("in.packetsLost") + d("in.packetsReceived") > 0
+        else None,
+        "in_decode_ms": per_frame("in.totalDecodeTime", "in.framesDecoded"),
     }
 
 
@@ -520,13 +568,21 @@ def run_cell(
         time.sleep(args.warmup)
         sampler = CpuSampler()
         sampler.start()
+        raw0 = (kiosks.raw(), agents.raw())
         since = datetime.datetime.now(datetime.UTC)
         time.sleep(args.seconds)
         until = datetime.datetime.now(datetime.UTC)
+        raw1 = (kiosks.raw(), agents.raw())
         sampler.stop_event.set()
         sampler.join()
         # One more stats tick lands after `until`; it is outside the window anyway.
         kiosk_view, agent_view = kiosks.read(), agents.read()
+        for views, before, after in (
+            (kiosk_view, raw0[0], raw1[0]),
+            (agent_view, raw0[1], raw1[1]),
+        ):
+            for view, a, b in zip(views, before, after, strict=True):
+                view["raw"] = raw_delta(a, b, args.seconds)
     finally:
         for pages in (kiosks, agents):
             if pages is not None:
@@ -566,6 +622,9 @@ def summarise_cell(
                 "kiosk_cap_kbps": kv["caps"][-1]["max_bitrate_kbps"] if kv["caps"] else None,
                 "agent_cap_kbps": av["caps"][-1]["max_bitrate_kbps"] if av and av["caps"] else None,
                 "pair": kv["pair"],
+                "agent_pair": av["pair"] if av else None,
+                "raw_kiosk": kv.get("raw", {}),
+                "raw_agent": av.get("raw", {}) if av else {},
                 "phase": [kv["phase"], av["phase"] if av else None],
             }
         )
@@ -670,9 +729,24 @@ def per_call(r: dict[str, Any]) -> str:
                 f"cpu-lim {fmt(x['cpu_limited'], '.0f', True)} bw-lim "
                 f"{fmt(x['bw_limited'], '.0f', True)} seconds {x['seconds']}"
             )
+        for d, sender, receiver in (
+            ("up", "raw_kiosk", "raw_agent"),
+            ("down", "raw_agent", "raw_kiosk"),
+        ):
+            x, snd, rcv = c[d], c[sender], c[receiver]
+            out.append(
+                f"  session {c['session_id']} {d:4}: loss {fmt(x['loss'], '.1f', True)} rtt "
+                f"{fmt(x['rtt_ms'], '.0f')} ms avail {fmt(x['avail_kbps'], '.0f')} target "
+                f"{fmt(snd.get('out_target_kbps'), '.0f')} kbit/s height {fmt(x['height'], '.0f')} "
+                f"keyframes/min {fmt(snd.get('out_keyframes_per_min'), '.0f')} PLI/min "
+                f"{fmt(snd.get('out_pli_per_min'), '.0f')} NACK/min "
+                f"{fmt(snd.get('out_nack_per_min'), '.0f')} encode "
+                f"{fmt(snd.get('out_encode_ms'))} ms decode {fmt(rcv.get('in_decode_ms'))} ms"
+            )
         out.append(
             f"  session {c['session_id']} caps kiosk/agent {c['kiosk_cap_kbps']}/"
-            f"{c['agent_cap_kbps']} kbit/s, pair {c['pair']}, phases {c['phase']}"
+            f"{c['agent_cap_kbps']} kbit/s, pair {c['pair']}, agent pair {c['agent_pair']}, "
+            f"phases {c['phase']}"
         )
     return "\n".join(out)
 

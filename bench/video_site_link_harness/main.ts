@@ -12,10 +12,10 @@
  * - `StatsReporter` (web/src/lib/mediaStats.ts) on Call's 2 s stats tick sends
  *   `media.stats`; the bench reads the stored samples from the database.
  *
- * ICE: the bench lets media use only the shaped path. Chromium's WebRTC IP handling
- * policy (set in the profile by the bench) gathers host candidates on the default-route
- * interface only; in addition this page drops remote candidates whose address is not in
- * `?media=` (address prefixes), so no pair can form over the unshaped control link.
+ * ICE: the bench lets media use only the shaped path: this page drops remote candidates
+ * whose address is not in `?media=` (address prefixes), in the SDP and trickled, so no
+ * pair can form over the unshaped control link (Chromium gathers host candidates on
+ * every interface). The router also drops packets from the control subnet.
  */
 import { RealtimeClient, type LooseProtocol } from '@/lib/realtime'
 import { Call, realtimeSignaling, type MediaSessionInfo } from '@/lib/call'
@@ -83,6 +83,7 @@ interface Harness {
   errors: string[]
   take(): Promise<unknown>
   pair(): Promise<Record<string, unknown> | null>
+  raw(): Promise<Record<string, number> | null>
   hangup(): Promise<void>
 }
 
@@ -133,6 +134,30 @@ const H: Harness = {
       remote: remote?.address ?? remote?.ip,
       dropped: (pc as MediaOnlyPeer).dropped ?? [],
     }
+  },
+  /** Raw counters of the video streams (for diagnosis: keyframes, PLIs, NACKs, the
+   * encoder's target and time per frame), read by the bench at the window's two ends. */
+  raw: async () => {
+    const pc = call?.pc
+    if (!pc) return null
+    const out: Record<string, number> = {}
+    const add = (prefix: string, s: Record<string, unknown>, keys: string[]) => {
+      for (const k of keys) if (typeof s[k] === 'number') out[prefix + k] = (out[prefix + k] ?? 0) + (s[k] as number)
+    }
+    const stats = await pc.getStats()
+    stats.forEach((s: Record<string, unknown>) => {
+      if (s.kind !== 'video') return
+      if (s.type === 'outbound-rtp') {
+        add('out.', s, ['bytesSent', 'framesEncoded', 'keyFramesEncoded', 'pliCount', 'firCount', 'nackCount',
+          'retransmittedBytesSent', 'totalEncodeTime', 'targetBitrate', 'qualityLimitationResolutionChanges'])
+        const d = s.qualityLimitationDurations as Record<string, number> | undefined
+        if (d) for (const [k, v] of Object.entries(d)) out[`out.limit.${k}`] = (out[`out.limit.${k}`] ?? 0) + v
+      } else if (s.type === 'inbound-rtp') {
+        add('in.', s, ['bytesReceived', 'framesDecoded', 'keyFramesDecoded', 'framesDropped', 'pliCount', 'nackCount',
+          'packetsLost', 'packetsReceived', 'totalDecodeTime', 'freezeCount', 'totalFreezesDuration'])
+      }
+    })
+    return out
   },
   hangup: async () => {
     await call?.hangup()
