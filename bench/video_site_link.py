@@ -645,8 +645,13 @@ def summarise_cell(
     bypass = [
         c["session_id"]
         for c in calls
-        if not c["pair"] or not str(c["pair"].get("local", "")).startswith("10.77.1.")
+        if not c["pair"]
+        or not c["agent_pair"]
+        or not str(c["pair"].get("local", "")).startswith("10.77.1.")
+        or not str(c["agent_pair"].get("local", "")).startswith("10.77.2.")
     ]
+    if ctl_kbps is not None and ctl_kbps > 20 * max(1, len(calls)):
+        bypass.append(f"control link carried {ctl_kbps:.0f} kbit/s")
     cpu_mean = statistics.fmean(sampler.busy) if sampler.busy else None
     cpu_lim = max([max(c["up"]["cpu_limited"], c["down"]["cpu_limited"]) for c in calls] or [0.0])
     reasons = []
@@ -662,6 +667,7 @@ def summarise_cell(
         "window_s": round(window, 1),
         "calls": calls,
         "held": len(held),
+        "held_info": [v["held"] for v in held],
         "link_use": use,
         "drops": drops,
         "backlog_bytes": backlog,
@@ -717,6 +723,8 @@ def per_call(r: dict[str, Any]) -> str:
         f"{fmt(r['cpu_max'], '.0%')}, mean backlog up/down "
         f"{fmt(backlog['up'], '.0f')}/{fmt(backlog['down'], '.0f')} B"
     ]
+    if r["held"]:
+        out.append(f"  held kiosks: {r['held']}, told {r['held_info']}")
     for c in r["calls"]:
         for d in ("up", "down"):
             x = c[d]
