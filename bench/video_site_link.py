@@ -134,19 +134,30 @@ def topology_up() -> None:
         ns(NS_RTR, "sysctl", "-qw", f"net.ipv4.conf.{key}.rp_filter=1")
 
 
+# Where each direction of the site link is shaped: (namespace, device). "router": on the
+# router's veths (the default, a real link's behaviour). "endpoints" (--shape-at, for the
+# ~30 kbit/s floor question only): on the sending namespaces' own veths, which
+# back-pressures the sender's socket instead of dropping.
+SHAPED = {
+    "router": {"up": (NS_RTR, "rc0"), "down": (NS_RTR, "rs0")},
+    "endpoints": {"up": (NS_SITE, "site0"), "down": (NS_CORE, "cr0")},
+}
+shaped = SHAPED["router"]
+
+
 def shape(rate_kbps: int, buffer_ms: int) -> int:
-    """HTB at ``rate_kbps`` + a bfifo of ``buffer_ms`` at that rate on both router veths;
-    returns the bfifo size in bytes."""
+    """HTB at ``rate_kbps`` + a bfifo of ``buffer_ms`` at that rate on both directions'
+    devices; returns the bfifo size in bytes."""
     limit = max(3 * 1514, rate_kbps * 1000 // 8 * buffer_ms // 1000)
-    for dev in ("rs0", "rc0"):
-        ns(NS_RTR, "tc", "qdisc", "del", "dev", dev, "root", check=False)
-        ns(NS_RTR, "tc", "qdisc", "add", "dev", dev, "root", "handle", "1:", "htb", "default", "10")
+    for name, dev in shaped.values():
+        ns(name, "tc", "qdisc", "del", "dev", dev, "root", check=False)
+        ns(name, "tc", "qdisc", "add", "dev", dev, "root", "handle", "1:", "htb", "default", "10")
         ns(
-            NS_RTR, "tc", "class", "add", "dev", dev, "parent", "1:", "classid", "1:10", "htb",
+            name, "tc", "class", "add", "dev", dev, "parent", "1:", "classid", "1:10", "htb",
             "rate", f"{rate_kbps}kbit", "ceil", f"{rate_kbps}kbit", "quantum", "1514",
         )  # fmt: skip
         ns(
-            NS_RTR, "tc", "qdisc", "add", "dev", dev, "parent", "1:10", "handle", "10:",
+            name, "tc", "qdisc", "add", "dev", dev, "parent", "1:10", "handle", "10:",
             "bfifo", "limit", str(limit),
         )  # fmt: skip
     return limit
@@ -155,7 +166,7 @@ def shape(rate_kbps: int, buffer_ms: int) -> int:
 @dataclasses.dataclass
 class LinkCounters:
     at: float
-    sent: dict[str, int]  # bytes sent by the bfifo, per router veth
+    sent: dict[str, int]  # bytes sent by the bfifo, per direction (up, down)
     drops: dict[str, int]
     backlog: dict[str, int]  # bytes queued now
     ctl: int  # bytes through the control veth (both directions)
@@ -163,11 +174,11 @@ class LinkCounters:
 
 def link_counters() -> LinkCounters:
     sent, drops, backlog = {}, {}, {}
-    for dev in ("rs0", "rc0"):
-        for q in json.loads(ns(NS_RTR, "tc", "-s", "-j", "qdisc", "show", "dev", dev)):
+    for direction, (name, dev) in shaped.items():
+        for q in json.loads(ns(name, "tc", "-s", "-j", "qdisc", "show", "dev", dev)):
             if q.get("kind") == "bfifo":
-                sent[dev], drops[dev] = int(q["bytes"]), int(q["drops"])
-                backlog[dev] = int(q.get("backlog", 0))
+                sent[direction], drops[direction] = int(q["bytes"]), int(q["drops"])
+                backlog[direction] = int(q.get("backlog", 0))
     ctl = 0
     for name in ("rx_bytes", "tx_bytes"):
         ctl += int(ns(NS_CORE, "cat", f"/sys/class/net/cctl0/statistics/{name}").strip())
@@ -637,10 +648,10 @@ def summarise_cell(
     if len(links) >= 2:
         a, b = links[0], links[-1]
         span = b.at - a.at
-        for d, dev in (("up", "rc0"), ("down", "rs0")):
-            use[d] = (b.sent[dev] - a.sent[dev]) * 8 / span / 1000 / rate
-            drops[d] = b.drops[dev] - a.drops[dev]
-            backlog[d] = statistics.fmean(x.backlog[dev] for x in links)
+        for d in ("up", "down"):
+            use[d] = (b.sent[d] - a.sent[d]) * 8 / span / 1000 / rate
+            drops[d] = b.drops[d] - a.drops[d]
+            backlog[d] = statistics.fmean(x.backlog[d] for x in links)
         ctl_kbps = (b.ctl - a.ctl) * 8 / span / 1000
     bypass = [
         c["session_id"]
@@ -774,10 +785,18 @@ def main() -> None:
     p.add_argument("--cpu-limit", type=float, default=0.75)
     p.add_argument("--clip-seconds", type=int, default=10)
     p.add_argument("--render", action="store_true", help="also render remote video")
+    p.add_argument(
+        "--shape-at",
+        choices=sorted(SHAPED),
+        default="router",
+        help="endpoints: shape the senders' own veths (diagnosis of the ~30 kbit/s floor)",
+    )
     p.add_argument("--out", default=str(WORK / "results.json"))
     args = p.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("needs root (ip netns, tc)")
+    global shaped
+    shaped = SHAPED[args.shape_at]
     rates = [int(x) for x in args.rates.split(",")]
     ks = [int(x) for x in args.calls.split(",")]
     arms = args.arms.split(",")
