@@ -557,7 +557,7 @@ def run_cell(
     try:
         agents = Pages(pw, "agent", NS_CORE, tpl.agent_tokens[:k], args)
         kiosks = Pages(pw, "kiosk", NS_SITE, tpl.kiosk_creds[:k], args)
-        if not (agents.wait("H.online", 30) and kiosks.wait("H.online", 30)):
+        if not (agents.wait("H.online", 60) and kiosks.wait("H.online", 60)):
             raise RuntimeError("pages did not come online")
         time.sleep(1.0)  # agents' ready reaches the matcher
         t_take = []
@@ -792,7 +792,11 @@ def main() -> None:
         help="endpoints: shape the senders' own veths (diagnosis of the ~30 kbit/s floor)",
     )
     p.add_argument("--out", default=str(WORK / "results.json"))
+    p.add_argument("--report", metavar="JSON", help="only print the table of an earlier run")
     args = p.parse_args()
+    if args.report:
+        report(json.loads(Path(args.report).read_text()), args.report)
+        return
     if os.geteuid() != 0:
         raise SystemExit("needs root (ip netns, tc)")
     global shaped
@@ -825,21 +829,28 @@ def main() -> None:
                     order = arms[n % len(arms) :] + arms[: n % len(arms)]
                     n += 1
                     for arm in order:
+                        started = time.monotonic()
                         try:
                             r = run_cell(pw, tpl, static, arm, rate, k, args)
                         except Exception as exc:  # a failed cell is reported, the run goes on
                             say(f"  ! {arm}-R{rate}-K{k} failed: {exc}")
                             continue
+                        r["cell_seconds"] = round(time.monotonic() - started)
                         results.append(r)
                         say(per_call(r))
+                        say(f"  (cell took {r['cell_seconds']} s)")
                         Path(args.out).write_text(json.dumps(results, indent=1, default=str))
     finally:
         topology_down()
+        report(results, args.out)
+
+
+def report(results: list[dict[str, Any]], out: str) -> None:
     results.sort(key=lambda r: (r["rate"], r["k"], r["arm"]))
     say("\n" + table(results))
-    say(f"\nper-call results: {args.out}")
-    digest = hashlib.sha256(Path(args.out).read_bytes()).hexdigest()[:12]
-    say(f"results sha256 {digest}")
+    if Path(out).exists():
+        digest = hashlib.sha256(Path(out).read_bytes()).hexdigest()[:12]
+        say(f"\nper-call results: {out} (sha256 {digest})")
 
 
 if __name__ == "__main__":
