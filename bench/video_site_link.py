@@ -570,8 +570,8 @@ def run_cell(
         # Admitted calls connect within the timeout; held ones (arm C) stay queued.
         deadline = time.monotonic() + args.connect_timeout
         while time.monotonic() < deadline:
-            states = [p.evaluate("() => H.phase") for p in kiosks.pages]
-            if all(s == "connected" for s in states):
+            states = [p.evaluate("() => H.held ? 'held' : H.phase") for p in kiosks.pages]
+            if all(s in ("connected", "held") for s in states):
                 break
             time.sleep(0.5)
         states = [p.evaluate("() => H.phase") for p in kiosks.pages]
