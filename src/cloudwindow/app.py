@@ -37,9 +37,9 @@ from cloudwindow.queueing.engine import QueueEngine
 from cloudwindow.queueing.ws import messages as queue_messages
 from cloudwindow.realtime.actions import do_node_stop
 from cloudwindow.realtime.gateway import gateway_router
+from cloudwindow.realtime.presence import PresenceWriter
 from cloudwindow.recording.api import router as recording_router
 from cloudwindow.recording.jobs import RecordingJobs
-from cloudwindow.realtime.presence import PresenceWriter
 from cloudwindow.services import Services
 from cloudwindow.storage import FileStore
 

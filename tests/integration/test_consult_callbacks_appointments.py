@@ -130,6 +130,14 @@ def test_consult_then_complete_hands_the_citizen_to_b(srv: LiveServer) -> None:
         )
     )
     assert moved["data"]["ticket"]["state"] == "in_session"
+    # The video call moves with the citizen: A's call ends, the kiosk and B get a new one.
+    assert a.wait("media.ended")["data"]["ticket_id"] == ticket["id"]
+    new_call = b.wait("media.session")["data"]
+    assert new_call["role"] == "caller" and new_call["ticket_id"] == ticket["id"]
+    joined = kiosk.wait(
+        lambda e: e["type"] == "media.session" and e["data"]["session_id"] == new_call["session_id"]
+    )
+    assert joined["data"]["role"] == "callee"
     # A cannot end the session any more; B can.
     assert a.request("session.end", {"ticket_id": ticket["id"]})["type"] == "error"
     assert b.request("session.end", {"ticket_id": ticket["id"]})["data"]["state"] == "wrap_up"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudwindow.accounts.models import User
-from cloudwindow.fleet.models import Terminal
+from cloudwindow import refcache
 from cloudwindow.media.models import MediaSession, MediaState, Role
 from cloudwindow.media.schemas import FirstFrame, MediaSessionView, ParticipantView
 from cloudwindow.pagination import PageParams, fetch_page
@@ -19,9 +18,11 @@ async def participant(session: AsyncSession, key: str, role: Role) -> Participan
     ident = int(raw_id) if raw_id.isdigit() else 0
     name = ""
     if kind == "device":
-        name = await session.scalar(select(Terminal.name).where(Terminal.id == ident)) or ""
+        terminal = await refcache.terminal(session, ident)
+        name = terminal.name if terminal else ""
     elif kind == "user":
-        name = await session.scalar(select(User.display_name).where(User.id == ident)) or ""
+        user = await refcache.agent(session, ident)
+        name = user.display_name if user else ""
     return ParticipantView(role=role.value, key=key, kind=kind, id=ident, name=name)
 
 

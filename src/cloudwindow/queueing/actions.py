@@ -263,18 +263,6 @@ async def do_cancel_ticket(services: Services, principal: Principal, ticket_id: 
     return view
 
 
-async def do_request_callback(
-    services: Services, principal: Principal, ticket_id: int
-) -> TicketView:
-    async with unit_of_work(services) as (session, out):
-        ticket = await _own_ticket(session, principal, ticket_id)
-        move_ticket(session, ticket, TicketState.CALLBACK_REQUESTED, principal.ident)
-        ticket.ended_at = utcnow()
-        view = await _notify_ticket(session, out, ticket)
-    services.signals.queue_changed([ticket.skill_group_code])
-    return view
-
-
 async def mark_kiosks(session: AsyncSession, owners: list[str], *, connected: bool) -> None:
     """Kiosks whose last socket closed (or that came back): start (or stop) the grace
     period after which their waiting tickets count as abandoned. Runs in the presence

@@ -27,6 +27,7 @@ from cloudwindow.accounts.principal import Principal
 from cloudwindow.catalog.models import SkillGroup
 from cloudwindow.db import utcnow
 from cloudwindow.errors import CloudWindowError, RuleViolation
+from cloudwindow.media import actions as media
 from cloudwindow.queueing import actions as qa
 from cloudwindow.queueing.errors import TicketNotFound, not_an_agent
 from cloudwindow.queueing.models import AgentStatus, Consult, Ticket, TicketLog
@@ -400,6 +401,11 @@ async def do_complete_consult(
             f"consult {consult.id}: handed to agent {target.user_id}",
         )
         ticket.agent_id = target.user_id
+        # The call moves with the citizen: A's media session closes, one with B opens
+        # (both ends are told; the kiosk's page joins the new call).
+        await media.open_for_ticket(
+            services, session, out, ticket, Principal("user", target.user_id, "")
+        )
         qa.move_agent(session, target, AgentState.IN_SESSION, now=now)
         target.ticket_id = ticket.id
         group = await session.get(SkillGroup, ticket.skill_group_code)
