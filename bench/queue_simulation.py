@@ -586,6 +586,9 @@ def server_env(args: argparse.Namespace, backend: Backend) -> dict[str, str]:
         CLOUDWINDOW_LOG_LEVEL="WARNING",
         CLOUDWINDOW_QUEUE_TICK_SECONDS=str(args.tick),
         CLOUDWINDOW_NODE_NAME="sim-node",
+        # All simulated kiosks stand at one site: the video admission would cap the calls
+        # there; this measures the queue against Erlang C.
+        CLOUDWINDOW_MEDIA_ADMISSION_ENABLED="false",
     )
     return env
 

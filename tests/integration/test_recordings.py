@@ -368,3 +368,31 @@ def test_who_may_do_what(rec_server: LiveServer) -> None:
         got = anon.get(grant.json()["url"])
         assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
         assert anon.get("/api/recordings").status_code == 401
+
+
+def test_a_call_the_recorder_never_joined_is_flagged(rec_server: LiveServer) -> None:
+    """全程录音录像: the agent's recorder never started (blocked, crashed, an old page).
+    After the stale period the call still gets a recording row, flagged incomplete
+    (never-started), so the gap shows on the supervisors' list instead of nowhere."""
+    from integration.test_media_quality import open_call
+    from integration.test_queue_ws import social_security_agents
+
+    name = next(n for n in social_security_agents(rec_server) if n != "agent01")
+    kiosk, agent, _ = open_call(rec_server, name)
+    ticket_id = int(agent.request("agent.get")["data"]["ticket"]["id"])
+    assert agent.request("session.end", {"ticket_id": ticket_id})["type"] == "agent.status"
+    deadline = time.monotonic() + 30
+    with rec_server.as_user("supervisor") as sup:
+        while True:
+            items = sup.get("/api/recordings", params={"ticket_id": ticket_id}).json()["items"]
+            if items or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert len(items) == 1, items
+        assert items[0]["state"] == "incomplete"
+        assert items[0]["incomplete_reason"] == "never-started"
+        # It cannot be played (there is nothing), and says so clearly.
+        r = sup.post(f"/api/recordings/{items[0]['id']}/playback")
+        assert r.status_code >= 400 and r.json()["error_id"], r.text
+    kiosk.close()
+    agent.close()

@@ -63,6 +63,10 @@ def cluster_env(tmp_path: Path) -> Iterator[dict[str, Any]]:
         # 3 nodes x 15 connections stay well under PostgreSQL's default 100.
         "CLOUDWINDOW_DB_POOL_SIZE": "5",
         "CLOUDWINDOW_DB_MAX_OVERFLOW": "10",
+        # 1,000 kiosks seeded at one village: the video admission (tested on its own in
+        # tests/integration/test_admission.py) would cap the calls there; these tests are
+        # about routing across nodes.
+        "CLOUDWINDOW_MEDIA_ADMISSION_ENABLED": "false",
     }
     yield {"url": url, "env": env, "tmp": tmp_path}
     drop_database(url)

@@ -17,7 +17,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import String, cast, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from cloudwindow.audit.actions import record as audit
 from cloudwindow.db import utcnow
 from cloudwindow.errors import RuleViolation
 from cloudwindow.logs import get_logger
+from cloudwindow.media.models import MediaSession, MediaState
 from cloudwindow.queueing.models import Ticket
 from cloudwindow.queueing.states import TicketState
 from cloudwindow.realtime.outbox import Outbox, unit_of_work
@@ -380,6 +381,73 @@ async def do_sweep_stale_recordings(services: Services, now: datetime | None = N
         except Exception:  # one bad recording must not stop the others
             log.exception("recording-sweep-failed", recording_id=rid)
     return len(ids)
+
+
+async def do_flag_missing_recordings(services: Services, now: datetime | None = None) -> int:
+    """Every session is recorded (全程录音录像): a call that ended more than
+    ``recording_stale_minutes`` ago without any recording by its agent (the recorder never
+    started: blocked, crashed, an old page) gets an incomplete row, ``never-started``,
+    flagged to supervisors like any other incomplete recording. Looks back one day."""
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=services.settings.recording_stale_minutes)
+    recorded = (
+        select(Recording.id)
+        .where(Recording.ticket_id == MediaSession.ticket_id)
+        .where(literal("user:", String) + cast(Recording.agent_id, String) == MediaSession.caller)
+        .exists()
+    )
+    async with unit_of_work(services) as (session, out):
+        rows = (
+            await session.execute(
+                select(
+                    MediaSession.id,
+                    MediaSession.ticket_id,
+                    MediaSession.caller,
+                    MediaSession.started_at,
+                    MediaSession.ended_at,
+                    Ticket.site_id,
+                    Ticket.terminal_id,
+                )
+                .join(Ticket, Ticket.id == MediaSession.ticket_id)
+                .where(
+                    MediaSession.state == MediaState.CLOSED.value,
+                    MediaSession.ended_at < cutoff,
+                    MediaSession.ended_at >= cutoff - timedelta(days=1),
+                    MediaSession.caller.like("user:%"),
+                    ~recorded,
+                )
+                .order_by(MediaSession.id)
+                .limit(100)
+            )
+        ).all()
+        for ms_id, ticket_id, caller, started, ended, site_id, terminal_id in rows:
+            rec = Recording(
+                ticket_id=ticket_id,
+                media_session_id=str(ms_id),
+                agent_id=int(caller.split(":", 1)[1]),
+                site_id=site_id,
+                terminal_id=terminal_id,
+                client_key=f"never-started-{ms_id}",
+                mime_type="",
+                state=RecordingState.INCOMPLETE.value,
+                incomplete_reason="never-started",
+                started_at=started,
+                finished_at=ended,
+                chain_head="0" * 64,
+            )
+            session.add(rec)
+            await session.flush()
+            rec.chain_head = chain.genesis(rec.id)
+            audit(
+                session,
+                None,
+                "recording.flag-incomplete",
+                "recording",
+                rec.id,
+                {"media_session_id": ms_id, "reason": "never-started"},
+            )
+            _flag(out, rec)
+    return len(rows)
 
 
 async def do_purge_expired_recordings(services: Services, now: datetime | None = None) -> int:

@@ -11,7 +11,11 @@ import asyncio
 import contextlib
 
 from cloudwindow.logs import get_logger
-from cloudwindow.recording.actions import do_purge_expired_recordings, do_sweep_stale_recordings
+from cloudwindow.recording.actions import (
+    do_flag_missing_recordings,
+    do_purge_expired_recordings,
+    do_sweep_stale_recordings,
+)
 from cloudwindow.services import Services
 
 log = get_logger(__name__)
@@ -33,6 +37,7 @@ class RecordingJobs:
 
     async def run_once(self) -> tuple[int, int]:
         flagged = await do_sweep_stale_recordings(self.services)
+        flagged += await do_flag_missing_recordings(self.services)
         purged = await do_purge_expired_recordings(self.services)
         if flagged or purged:
             log.info("recording-jobs", flagged=flagged, purged=purged)
