@@ -186,17 +186,19 @@ def link_counters() -> LinkCounters:
 
 
 # The clip ---------------------------------------------------------------------------------
-def make_clip(seconds: int) -> Path:
-    """640×360@30 y4m, high entropy: testsrc2's moving pattern under strong temporal
-    noise, so the encoder cannot compress it much (~1.7 Mbit/s per stream uncapped)."""
-    clip = WORK / f"clip-640x360-30-{seconds}s.y4m"
+def make_clip(seconds: int, size: str) -> Path:
+    """A y4m clip at 30 fps (640x360 by default), high entropy: testsrc2's moving pattern
+    under strong temporal noise, so the encoder cannot compress it much and sends what
+    its bandwidth estimate allows, up to Chromium's default maximum for the resolution
+    (1.7 Mbit/s up to 640×480, 600 kbit/s up to 320×240)."""
+    clip = WORK / f"clip-{size}-30-{seconds}s.y4m"
     if clip.exists():
         return clip
     WORK.mkdir(parents=True, exist_ok=True)
     tmp = clip.with_suffix(".part.y4m")
     sh(
         "ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi",
-        "-i", f"testsrc2=size=640x360:rate=30:duration={seconds}",
+        "-i", f"testsrc2=size={size}:rate=30:duration={seconds}",
         "-vf", "noise=alls=30:allf=t+u,format=yuv420p", "-f", "yuv4mpegpipe", str(tmp),
     )  # fmt: skip
     tmp.rename(clip)
@@ -423,6 +425,7 @@ class CpuSampler(threading.Thread):
         self.busy: list[float] = []
         self.links: list[LinkCounters] = []
         self.stop_event = threading.Event()
+        self.own: float | None = None
 
     @staticmethod
     def _read() -> tuple[int, int]:
@@ -430,8 +433,21 @@ class CpuSampler(threading.Thread):
         idle = fields[3] + fields[4]
         return sum(fields[:8]), idle
 
+    @staticmethod
+    def own_ticks() -> int:
+        """CPU ticks (user + system) used so far by every process in the site and core
+        namespaces: the bench's browsers and server (exited children not counted)."""
+        ticks = 0
+        for name in (NS_SITE, NS_CORE):
+            for pid in sh("ip", "netns", "pids", name, check=False).split():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    ticks += int(fields[11]) + int(fields[12])
+        return ticks
+
     def run(self) -> None:
         total0, idle0 = self._read()
+        own0, t0 = self.own_ticks(), time.monotonic()
         while not self.stop_event.wait(1.0):
             total, idle = self._read()
             if total > total0:
@@ -439,6 +455,9 @@ class CpuSampler(threading.Thread):
             total0, idle0 = total, idle
             with contextlib.suppress(Exception):
                 self.links.append(link_counters())
+        # The bench's own share of the machine (of all cores) over the window.
+        span = (time.monotonic() - t0) * os.sysconf("SC_CLK_TCK") * (os.cpu_count() or 1)
+        self.own = (self.own_ticks() - own0) / span if span > 0 else None
 
 
 # Results ---------------------------------------------------------------------------------
@@ -685,6 +704,7 @@ def summarise_cell(
         "control_kbps": ctl_kbps,
         "cpu_mean": cpu_mean,
         "cpu_max": max(sampler.busy) if sampler.busy else None,
+        "cpu_own": sampler.own,
         "cpu_limited_max": cpu_lim,
         "discarded": reasons,
         "samples": len(rows),
@@ -702,7 +722,7 @@ def table(results: list[dict[str, Any]]) -> str:
     head = (
         "| arm | R kbit/s | K | calls (held) | dir | freeze ratio (worst) | <15 fps share "
         "(worst) | p10 fps (lowest) | mean fps (mean) | jitter buffer ms (worst) | "
-        "video kbit/s per call (mean) | link use | drops | CPU mean | valid |\n"
+        "video kbit/s per call (mean) | link use | drops | CPU mean (bench's own) | valid |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
@@ -720,7 +740,7 @@ def table(results: list[dict[str, Any]]) -> str:
                 f"{fmt(worst(calls, d, 'jitter_buffer_ms'), '.0f')} | "
                 f"{fmt(statistics.fmean(kbps) if kbps else None, '.0f')} | "
                 f"{fmt(r['link_use'][d], '.0f', True)} | {r['drops'][d]} | "
-                f"{fmt(r['cpu_mean'], '.0f', True)} | "
+                f"{fmt(r['cpu_mean'], '.0f', True)} ({fmt(r.get('cpu_own'), '.0f', True)}) | "
                 f"{'yes' if not r['discarded'] else 'DISCARDED: ' + '; '.join(r['discarded'])} |"
             )
     return "\n".join(lines)
@@ -730,7 +750,8 @@ def per_call(r: dict[str, Any]) -> str:
     backlog = r["backlog_bytes"]
     out = [
         f"{r['cell']}: window {r['window_s']} s, {r['samples']} samples, control link "
-        f"{fmt(r['control_kbps'])} kbit/s, CPU mean {fmt(r['cpu_mean'], '.0%')} max "
+        f"{fmt(r['control_kbps'])} kbit/s, CPU mean {fmt(r['cpu_mean'], '.0%')} (bench's own "
+        f"{fmt(r.get('cpu_own'), '.0%')}) max "
         f"{fmt(r['cpu_max'], '.0%')}, mean backlog up/down "
         f"{fmt(backlog['up'], '.0f')}/{fmt(backlog['down'], '.0f')} B"
     ]
@@ -784,6 +805,7 @@ def main() -> None:
     p.add_argument("--per-browser", type=int, default=3, help="call ends per Chromium")
     p.add_argument("--cpu-limit", type=float, default=0.75)
     p.add_argument("--clip-seconds", type=int, default=10)
+    p.add_argument("--size", default="640x360", help="camera clip size (30 fps)")
     p.add_argument("--render", action="store_true", help="also render remote video")
     p.add_argument(
         "--shape-at",
@@ -812,7 +834,7 @@ def main() -> None:
     say(f"command: {' '.join(sys.argv)}")
     say(f"options: {vars(args)}")
     WORK.mkdir(parents=True, exist_ok=True)
-    args.clip = make_clip(args.clip_seconds)
+    args.clip = make_clip(args.clip_seconds, args.size)
     static = build_static()
     tpl = prepare_template(max(ks))
     results: list[dict[str, Any]] = []
