@@ -653,6 +653,9 @@ def summarise_cell(
                 "agent_cap_kbps": av["caps"][-1]["max_bitrate_kbps"] if av and av["caps"] else None,
                 "pair": kv["pair"],
                 "agent_pair": av["pair"] if av else None,
+                # The last setParameters of each end: cap and video senders capped (0: the
+                # cap could not be applied yet).
+                "applied": [kv["applied"][-1:], av["applied"][-1:] if av else []],
                 "raw_kiosk": kv.get("raw", {}),
                 "raw_agent": av.get("raw", {}) if av else {},
                 "phase": [kv["phase"], av["phase"] if av else None],
@@ -785,7 +788,8 @@ def per_call(r: dict[str, Any]) -> str:
             )
         out.append(
             f"  session {c['session_id']} caps kiosk/agent {c['kiosk_cap_kbps']}/"
-            f"{c['agent_cap_kbps']} kbit/s, pair {c['pair']}, agent pair {c['agent_pair']}, "
+            f"{c['agent_cap_kbps']} kbit/s (applied {c['applied']}), pair {c['pair']}, "
+            f"agent pair {c['agent_pair']}, "
             f"phases {c['phase']}"
         )
     return "\n".join(out)
