@@ -174,7 +174,7 @@ def create_app(
     )
     for router in app.state.routers:
         app.include_router(router)
-    app.include_router(gateway_router(dispatchers, presence))
+    app.include_router(gateway_router(dispatchers, presence, settings.ws_handshake_concurrency))
 
     @app.get("/healthz", tags=["health"], operation_id="healthz")
     async def healthz() -> dict[str, str]:

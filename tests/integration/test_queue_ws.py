@@ -157,7 +157,12 @@ def test_priority_class_goes_first(queue_server: LiveServer) -> None:
     moved = normal.wait(
         lambda ev: ev["type"] == "queue.position" and ev["data"]["position"] == 2, timeout=5
     )
-    assert moved["data"] == {"ticket_id": n["id"], "position": 2, "expected_wait_seconds": None}
+    assert moved["data"] == {
+        "ticket_id": n["id"],
+        "position": 2,
+        "expected_wait_seconds": None,
+        "held": None,
+    }
     agent = WsClient(queue_server.url, queue_server.login(social_security_agents(queue_server)[0]))
     agent.request("agent.state", {"state": "ready"})
     assert agent.wait("offer")["data"]["ticket"]["id"] == e["id"]

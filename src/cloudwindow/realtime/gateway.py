@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.accounts.queries import get_principal
@@ -95,7 +96,9 @@ class Connection:
             await self.ws.send_text(json.dumps(envelope, ensure_ascii=False))
 
 
-def gateway_router(dispatchers: list[Dispatcher], presence: PresenceWriter) -> APIRouter:
+def gateway_router(
+    dispatchers: list[Dispatcher], presence: PresenceWriter, settings_handshakes: int = 8
+) -> APIRouter:
     routes: dict[str, Route] = {}
     for d in dispatchers:
         overlap = routes.keys() & d.routes.keys()
@@ -104,19 +107,41 @@ def gateway_router(dispatchers: list[Dispatcher], presence: PresenceWriter) -> A
         routes |= d.routes
     router = APIRouter()
 
+    # A burst of handshakes (every kiosk coming back after a restart) waits here, in
+    # memory, rather than for a database connection, which would time out.
+    handshakes = asyncio.Semaphore(max(1, settings_handshakes))
+
     @router.websocket("/ws")
     async def websocket_endpoint(ws: WebSocket) -> None:
         services: Services = ws.app.state.services
         await ws.accept()
-        conn = await _authenticate(services, ws)
-        if conn is None:
+        hello = await _read_hello(ws)
+        if hello is None:
             return
         hub = services.hub
-        hub.register(conn)
+        conn: Connection | None = None
+        async with handshakes, services.db.read() as session:
+            # One read session for the credential and the resume: register with the hub
+            # first, so live events published meanwhile are held, not lost.
+            ip = ws.client.host if ws.client else ""
+            principal = await get_principal(session, hello.token, ip)
+            if principal is not None:
+                conn = Connection(ws, principal, services.settings.ws_send_queue)
+                conn.last_id = hello.last_event_id or 0
+                conn.resume_from = hello.last_event_id
+                hub.register(conn)
+                try:
+                    resume = await _resume(services, session, conn)
+                except BaseException:
+                    hub.unregister(conn)
+                    raise
+        if conn is None:
+            await _refuse(ws)
+            return
         sender = asyncio.create_task(conn.sender())
         presence.opened(conn.principal)
         try:
-            await _welcome(services, conn)
+            await _welcome(services, conn, *resume)
             await _serve(services, ws, conn, routes)
         except (WebSocketDisconnect, RuntimeError):
             pass  # gone (Starlette raises RuntimeError once a send to a closed socket failed)
@@ -130,14 +155,14 @@ def gateway_router(dispatchers: list[Dispatcher], presence: PresenceWriter) -> A
     return router
 
 
-async def _authenticate(services: Services, ws: WebSocket) -> Connection | None:
-    settings = services.settings
+async def _read_hello(ws: WebSocket) -> Hello | None:
+    """The first message must be ``hello``; anything else closes the socket (4401)."""
     try:
         raw = await asyncio.wait_for(ws.receive_text(), timeout=10)
         message = json.loads(raw)
         if not isinstance(message, dict) or message.get("type") != "hello":
             raise ValueError("first message must be hello")
-        hello = Hello.model_validate(message.get("data") or {})
+        return Hello.model_validate(message.get("data") or {})
     except (
         TimeoutError,
         ValueError,
@@ -159,10 +184,10 @@ async def _authenticate(services: Services, ws: WebSocket) -> Connection | None:
             )
             await ws.close(CLOSE_AUTH)
         return None
-    async with services.db.read() as session:
-        ip = ws.client.host if ws.client else ""
-        principal = await get_principal(session, hello.token, ip)
-    if principal is None:
+
+
+async def _refuse(ws: WebSocket) -> None:
+    with contextlib.suppress(Exception):
         await ws.send_text(
             json.dumps(
                 _error(
@@ -173,35 +198,43 @@ async def _authenticate(services: Services, ws: WebSocket) -> Connection | None:
             )
         )
         await ws.close(CLOSE_AUTH)
-        return None
-    conn = Connection(ws, principal, settings.ws_send_queue)
-    conn.last_id = hello.last_event_id or 0
-    conn.resume_from = hello.last_event_id
-    return conn
 
 
-async def _welcome(services: Services, conn: Connection) -> None:
-    """Send ``welcome``; replay what a resuming client missed, or tell it to resync."""
+async def _resume(
+    services: Services, session: AsyncSession, conn: Connection
+) -> tuple[int, list[dict[str, Any]], str | None]:
+    """(latest event id, events a resuming client missed, or a resync reason)."""
     settings = services.settings
     resume_from = conn.resume_from
     replayed: list[dict[str, Any]] = []
     resync: str | None = None
-    async with services.db.read() as session:
-        latest = await queries.latest_event_id(session, conn.keys)
-        if resume_from is not None and resume_from < latest:
-            oldest = await queries.oldest_event_id(session)
-            rows = await queries.events_after(
-                session, conn.keys, resume_from, settings.ws_replay_limit + 1
-            )
-            if oldest is not None and resume_from < oldest - 1:
-                resync = "expired"  # events after resume_from may have been purged
-            elif len(rows) > settings.ws_replay_limit:
-                resync = "too-many-missed"
-            else:
-                replayed = [
-                    {"id": r.id, "type": r.type, "data": r.data, "at": r.created_at.isoformat()}
-                    for r in rows
-                ]
+    latest = await queries.latest_event_id(session, conn.keys)
+    if resume_from is not None and resume_from < latest:
+        oldest = await queries.oldest_event_id(session)
+        rows = await queries.events_after(
+            session, conn.keys, resume_from, settings.ws_replay_limit + 1
+        )
+        if oldest is not None and resume_from < oldest - 1:
+            resync = "expired"  # events after resume_from may have been purged
+        elif len(rows) > settings.ws_replay_limit:
+            resync = "too-many-missed"
+        else:
+            replayed = [
+                {"id": r.id, "type": r.type, "data": r.data, "at": r.created_at.isoformat()}
+                for r in rows
+            ]
+    return latest, replayed, resync
+
+
+async def _welcome(
+    services: Services,
+    conn: Connection,
+    latest: int,
+    replayed: list[dict[str, Any]],
+    resync: str | None,
+) -> None:
+    """Send ``welcome``; then what a resuming client missed, or tell it to resync."""
+    settings = services.settings
     if resync:
         conn.last_id = latest
     await conn.ws.send_text(
