@@ -18,12 +18,18 @@ class Signals:
         self.dirty_groups: set[str] = set()
         self.all_dirty = False  # agents changed: every group's wait estimate may move
 
-    def queue_changed(self, skill_groups: Iterable[str] | None = None) -> None:
+    def queue_changed(
+        self, skill_groups: Iterable[str] | None = None, *, match: bool = True
+    ) -> None:
+        """Positions of these groups (None: all) may have moved. ``match=False`` when the
+        change cannot make a new pair (an offer accepted, the matcher's own offers): the
+        matcher is not woken for a round that would find nothing."""
         if skill_groups is None:
             self.all_dirty = True
         else:
             self.dirty_groups.update(skill_groups)
-        self.match.set()
+        if match:
+            self.match.set()
 
     def take_dirty(self) -> tuple[bool, set[str]]:
         all_dirty, groups = self.all_dirty, self.dirty_groups

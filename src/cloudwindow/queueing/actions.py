@@ -362,7 +362,7 @@ async def do_accept_offer(
         await _notify_agent(session, out, status)
         await media.open_for_ticket(services, session, out, ticket, principal)
         view = await agent_view(session, status)
-    services.signals.queue_changed([ticket.skill_group_code])
+    services.signals.queue_changed([ticket.skill_group_code], match=False)
     return view
 
 
@@ -642,7 +642,9 @@ async def do_match(services: Services, max_tickets: int = 2000) -> int:
             )
             await _notify_agent(session, out, status)
     if made:
-        services.signals.queue_changed({by_id[d.ticket_id].skill_group_code for d in decisions})
+        services.signals.queue_changed(
+            {by_id[d.ticket_id].skill_group_code for d in decisions}, match=False
+        )
     return made
 
 
