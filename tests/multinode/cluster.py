@@ -278,7 +278,10 @@ async def run_kiosk(client: Client, stats: Stats, deadline: float) -> None:
                 stats.completed.add(ticket["id"])
                 break
         elif event["type"] in ("_reconnected", "resync", "_check"):
-            current = (await client.request("ticket.get"))["data"].get("ticket")
+            reply = await client.request("ticket.get")
+            if reply["type"] == "error":
+                continue  # e.g. a node too busy to answer now: ask again next round
+            current = reply["data"].get("ticket")
             if current is None and ticket_id is not None:
                 break  # no longer active: finished while we were away (checked in the DB)
     await client.close()
@@ -298,7 +301,10 @@ async def run_agent(client: Client, stats: Stats, stop: asyncio.Event) -> None:
         if event["type"] == "offer":
             await _serve(client, event["data"]["ticket"]["id"], stats)
         elif event["type"] in ("_reconnected", "resync", "_check"):
-            status = (await client.request("agent.get"))["data"]
+            reply = await client.request("agent.get")
+            if reply["type"] == "error":
+                continue  # e.g. a node too busy to answer now: ask again next round
+            status = reply["data"]
             ticket = status.get("ticket")
             if status["state"] == "offered" and ticket:
                 await _serve(client, ticket["id"], stats)
