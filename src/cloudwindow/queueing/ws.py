@@ -3,6 +3,7 @@ call one action or query, and return the reply's data."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,7 @@ from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.queueing import actions, appointments, callbacks, consult, queries
 from cloudwindow.queueing.schemas import SetAgentState, TakeTicket, TicketRef, Transfer
-from cloudwindow.realtime.dispatch import Dispatcher
+from cloudwindow.realtime.dispatch import Dispatcher, Handler
 from cloudwindow.services import Services
 
 messages = Dispatcher()
@@ -159,31 +160,24 @@ async def consult_start(services: Services, who: Principal, data: dict[str, Any]
     }
 
 
-@messages.handles("consult.accept", Permission.AGENT_DESK, reply="consult.status")
-async def consult_accept(
-    services: Services, who: Principal, data: dict[str, Any]
-) -> dict[str, Any]:
-    ref = consult.ConsultRef.model_validate(data)
-    view = await consult.do_accept_consult(services, who, ref.consult_id)
-    return {"consult": view.model_dump(mode="json")}
+def _consult_step(
+    step: Callable[[Services, Principal, int], Awaitable[consult.ConsultView]],
+) -> Handler:
+    """B accepts or declines, A cancels: the consult's id in, its new state out."""
+
+    async def handle(services: Services, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
+        ref = consult.ConsultRef.model_validate(data)
+        return {"consult": (await step(services, who, ref.consult_id)).model_dump(mode="json")}
+
+    return handle
 
 
-@messages.handles("consult.decline", Permission.AGENT_DESK, reply="consult.status")
-async def consult_decline(
-    services: Services, who: Principal, data: dict[str, Any]
-) -> dict[str, Any]:
-    ref = consult.ConsultRef.model_validate(data)
-    view = await consult.do_decline_consult(services, who, ref.consult_id)
-    return {"consult": view.model_dump(mode="json")}
-
-
-@messages.handles("consult.cancel", Permission.AGENT_DESK, reply="consult.status")
-async def consult_cancel(
-    services: Services, who: Principal, data: dict[str, Any]
-) -> dict[str, Any]:
-    ref = consult.ConsultRef.model_validate(data)
-    view = await consult.do_cancel_consult(services, who, ref.consult_id)
-    return {"consult": view.model_dump(mode="json")}
+for _type, _step in (
+    ("consult.accept", consult.do_accept_consult),
+    ("consult.decline", consult.do_decline_consult),
+    ("consult.cancel", consult.do_cancel_consult),
+):
+    messages.handles(_type, Permission.AGENT_DESK, reply="consult.status")(_consult_step(_step))
 
 
 @messages.handles("consult.complete", Permission.AGENT_DESK, reply="agent.status")
