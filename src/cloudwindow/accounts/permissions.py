@@ -33,6 +33,10 @@ class Permission(StrEnum):
     RECORDING_UPLOAD = "recording.upload"  # record own sessions (坐席录音录像上传)
     RECORDING_READ = "recording.read"  # list recordings, their flags, verify hash chains
     RECORDING_PLAYBACK = "recording.playback"  # play back / download (audited)
+    CASE_WORK = "case.work"  # open, fill, submit and accept cases in a session (受理)
+    CASE_APPROVE = "case.approve"  # decide approval steps of one's department (云端批)
+    CASE_READ = "case.read"  # read cases and their history (supervision, audit)
+    FORMS_WRITE = "forms.write"  # edit application forms of service items (表单配置)
     SELF = "self"  # any signed-in user: own profile, logout
     DEVICE = "device"  # a kiosk acting with its device credential
 
@@ -55,6 +59,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
             Permission.QUEUE_MONITOR,
             Permission.RECORDING_READ,
+            Permission.CASE_READ,
+            Permission.FORMS_WRITE,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -67,6 +73,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CALLBACK_WORK,
             Permission.RECORDING_READ,
             Permission.RECORDING_PLAYBACK,
+            Permission.CASE_READ,
         }
     ),
     Role.AGENT: frozenset(
@@ -77,9 +84,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CALLBACK_WORK,
             Permission.MEDIA_CALL,
             Permission.RECORDING_UPLOAD,
+            Permission.CASE_WORK,
         }
     ),
-    Role.APPROVER: frozenset({Permission.SELF, Permission.CATALOG_READ}),
+    Role.APPROVER: frozenset(
+        {
+            Permission.SELF,
+            Permission.CATALOG_READ,
+            Permission.CASE_APPROVE,
+            Permission.RECORDING_PLAYBACK,
+        }
+    ),
     Role.AUDITOR: frozenset(
         {
             Permission.SELF,
@@ -89,6 +104,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
             Permission.RECORDING_READ,
             Permission.RECORDING_PLAYBACK,
+            Permission.CASE_READ,
         }
     ),
 }
