@@ -2,6 +2,17 @@
 
 from cloudwindow.accounts.models import AgentSkill, AuthSession, LoginFailure, User
 from cloudwindow.audit.models import AuditEvent
+from cloudwindow.cases.models import (
+    ApprovalStep,
+    Case,
+    CaseApproval,
+    CaseEvent,
+    CaseLookupAttempt,
+    CaseMaterial,
+    CaseNumberCounter,
+    FormVersion,
+    Notification,
+)
 from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
 from cloudwindow.fleet.models import EnrollmentCode, Seat, Site, Terminal
 from cloudwindow.media.models import MediaSession
@@ -25,14 +36,23 @@ __all__ = [
     "AgentStatus",
     "Appointment",
     "AppointmentPolicy",
+    "ApprovalStep",
     "AuditEvent",
     "AuthSession",
     "Callback",
+    "Case",
+    "CaseApproval",
+    "CaseEvent",
+    "CaseLookupAttempt",
+    "CaseMaterial",
+    "CaseNumberCounter",
     "Consult",
     "Department",
     "EnrollmentCode",
+    "FormVersion",
     "LoginFailure",
     "MediaSession",
+    "Notification",
     "OutboxEvent",
     "Presence",
     "QualityAlert",

@@ -1,0 +1,1 @@
+"""Cases (办件): forms, remote assistance, materials, approval, deadlines — docs/cases.md."""
