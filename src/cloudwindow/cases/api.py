@@ -1,0 +1,249 @@
+"""HTTP transport of cases — docs/cases.md §HTTP API. Thin: parse, authorise, call one
+action or query, serialise."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+
+from cloudwindow.accounts.deps import client_ip, require
+from cloudwindow.accounts.permissions import Permission
+from cloudwindow.accounts.principal import Principal
+from cloudwindow.audit.actions import record
+from cloudwindow.cases import actions, approvals, lookup, queries
+from cloudwindow.cases.errors import CaseNotFound
+from cloudwindow.cases.models import Case
+from cloudwindow.cases.schemas import (
+    ApprovalDecision,
+    CaseDataPatch,
+    CaseMetrics,
+    CaseOpen,
+    CaseResubmit,
+    CaseRow,
+    CaseView,
+    CaseWithdraw,
+    ChainIn,
+    ChainView,
+    KioskCases,
+    LookupRequest,
+    LookupView,
+)
+from cloudwindow.cases.states import CaseState
+from cloudwindow.pagination import IdPath, Page, PageParams, page_params
+from cloudwindow.queueing.queries import active_ticket
+from cloudwindow.queueing.states import TicketState
+from cloudwindow.services import Services, get_services
+
+router = APIRouter(prefix="/api", tags=["cases"])
+Svc = Annotated[Services, Depends(get_services)]
+Worker = Annotated[Principal, Depends(require(Permission.CASE_WORK))]
+Approver = Annotated[Principal, Depends(require(Permission.CASE_APPROVE))]
+Reader = Annotated[Principal, Depends(require(Permission.CASE_READ))]
+Kiosk = Annotated[Principal, Depends(require(Permission.DEVICE))]
+Paging = Annotated[PageParams, Depends(page_params)]
+NumberQ = Annotated[str | None, Query(max_length=24, description="Case number prefix")]
+
+
+# Agent ---------------------------------------------------------------------------------------
+@router.post("/desk/cases", status_code=201, response_model=CaseView, operation_id="case_open")
+async def open_case(services: Svc, who: Worker, body: CaseOpen) -> CaseView:
+    """开立办件 in a session the agent serves (the ticket's item, or another one)."""
+    return await actions.do_open_case(services, who, body)
+
+
+@router.get("/desk/cases", response_model=Page[CaseRow], operation_id="desk_cases")
+async def desk_cases(
+    services: Svc,
+    who: Worker,
+    paging: Paging,
+    state: CaseState | None = None,
+    overdue: bool | None = None,
+    q: NumberQ = None,
+) -> Page[CaseRow]:
+    """The cases this agent opened, newest first."""
+    f = queries.CaseFilter(state=state, overdue=overdue, q=q, agent_id=who.id)
+    async with services.db.read() as session:
+        return await queries.list_cases(session, f, paging)
+
+
+@router.get("/desk/cases/{case_id}", response_model=CaseView, operation_id="desk_case")
+async def desk_case(services: Svc, who: Worker, case_id: IdPath) -> CaseView:
+    """The case with personal data in clear, for the agent working on it (audited)."""
+    return await actions.get_case_for_work(services, who, case_id)
+
+
+@router.patch("/desk/cases/{case_id}/data", response_model=CaseView, operation_id="desk_case_data")
+async def desk_case_data(
+    services: Svc, who: Worker, case_id: IdPath, body: CaseDataPatch
+) -> CaseView:
+    """Fill in form fields (partial; the citizen's confirmation is cleared by a change)."""
+    return await actions.do_update_data(services, who, case_id, body)
+
+
+@router.post(
+    "/desk/cases/{case_id}/accept", response_model=CaseView, operation_id="desk_case_accept"
+)
+async def desk_case_accept(services: Svc, who: Worker, case_id: IdPath) -> CaseView:
+    """受理: needs a valid form, a phone, every required material accepted, and the
+    citizen's confirmation of the current data."""
+    return await actions.do_accept(services, who, case_id)
+
+
+@router.post(
+    "/desk/cases/{case_id}/withdraw", response_model=CaseView, operation_id="desk_case_withdraw"
+)
+async def desk_case_withdraw(
+    services: Svc, who: Worker, case_id: IdPath, body: CaseWithdraw
+) -> CaseView:
+    return await actions.do_withdraw(services, who, case_id, body.reason)
+
+
+@router.post(
+    "/desk/cases/{case_id}/resubmit", response_model=CaseView, operation_id="desk_case_resubmit"
+)
+async def desk_case_resubmit(
+    services: Svc, who: Worker, case_id: IdPath, body: CaseResubmit
+) -> CaseView:
+    """补正后重新提交 a case returned for correction."""
+    return await actions.do_resubmit(services, who, case_id, body.note)
+
+
+# Kiosk ---------------------------------------------------------------------------------------
+@router.get("/kiosk/cases", response_model=KioskCases, operation_id="kiosk_cases")
+async def kiosk_cases(services: Svc, who: Kiosk) -> KioskCases:
+    """The cases of this kiosk's session, for the citizen to review (clear, audited)."""
+    async with services.db.transaction() as session:
+        ticket = await active_ticket(session, who.ident)
+        if ticket is None or ticket.state != TicketState.IN_SESSION:
+            return KioskCases(cases=[])
+        cases = list(
+            await session.scalars(
+                select(Case).where(Case.ticket_id == ticket.id).order_by(Case.id.desc())
+            )
+        )
+        return KioskCases(
+            cases=[
+                await actions.clear_view(session, services.settings, who, c, "citizen-review")
+                for c in cases
+            ]
+        )
+
+
+# Approver ------------------------------------------------------------------------------------
+@router.get("/approvals", response_model=Page[CaseRow], operation_id="approvals")
+async def approval_list(
+    services: Svc,
+    who: Approver,
+    paging: Paging,
+    scope: Literal["pending", "decided"] = "pending",
+    overdue: bool | None = None,
+) -> Page[CaseRow]:
+    """Pending: steps of my department to decide (oldest first); decided: mine."""
+    department = await approvals.department_of(services, who)
+    async with services.db.read() as session:
+        return await queries.list_approvals(session, department, who.id, scope, overdue, paging)
+
+
+@router.get("/approvals/{case_id}", response_model=CaseView, operation_id="approval_case")
+async def approval_case(services: Svc, who: Approver, case_id: IdPath) -> CaseView:
+    """The case with form, materials, history and recordings (clear, audited)."""
+    return await approvals.get_for_approver(services, who, case_id)
+
+
+@router.post(
+    "/approvals/{case_id}/decision", response_model=CaseView, operation_id="approval_decide"
+)
+async def approval_decide(
+    services: Svc, who: Approver, case_id: IdPath, body: ApprovalDecision
+) -> CaseView:
+    """Approve, reject (reason) or return for correction (reason, missing): idempotent."""
+    return await approvals.do_decide(services, who, case_id, body)
+
+
+# Supervision ---------------------------------------------------------------------------------
+@router.get("/cases", response_model=Page[CaseRow], operation_id="cases")
+async def case_list(
+    services: Svc,
+    _: Reader,
+    paging: Paging,
+    state: CaseState | None = None,
+    service_item_code: Annotated[str | None, Query(max_length=40)] = None,
+    department_code: Annotated[str | None, Query(max_length=20)] = None,
+    overdue: bool | None = None,
+    q: NumberQ = None,
+) -> Page[CaseRow]:
+    """Every case, masked, newest first; ``overdue=true`` for the late ones."""
+    f = queries.CaseFilter(
+        state=state,
+        service_item_code=service_item_code,
+        department_code=department_code,
+        overdue=overdue,
+        q=q,
+    )
+    async with services.db.read() as session:
+        return await queries.list_cases(session, f, paging)
+
+
+@router.get("/cases/metrics", response_model=CaseMetrics, operation_id="case_metrics")
+async def case_metrics(services: Svc, _: Reader) -> CaseMetrics:
+    """Cases by state, running, overdue, due soon, accepted and concluded today."""
+    async with services.db.read() as session:
+        return await queries.metrics(session)
+
+
+@router.get("/cases/{case_id}", response_model=CaseView, operation_id="case")
+async def case_detail(services: Svc, who: Reader, case_id: IdPath) -> CaseView:
+    """One case, masked, with its history, approvals, notifications and recordings."""
+    async with services.db.transaction() as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            raise CaseNotFound({"case_id": case_id})
+        record(session, who, "case.read", "case", case.id, {"number": case.number})
+        return await queries.case_view(
+            session, services.settings, case, clear=False, with_recordings=True
+        )
+
+
+# Approval chains -----------------------------------------------------------------------------
+@router.get(
+    "/service-items/{code}/approval-chain",
+    response_model=ChainView,
+    operation_id="approval_chain",
+)
+async def approval_chain(
+    services: Svc, _: Annotated[Principal, Depends(require(Permission.CATALOG_READ))], code: str
+) -> ChainView:
+    """The item's approval chain (default: one step by its own department)."""
+    return await approvals.get_chain(services, code)
+
+
+@router.put(
+    "/service-items/{code}/approval-chain",
+    response_model=ChainView,
+    operation_id="approval_chain_set",
+)
+async def approval_chain_set(
+    services: Svc,
+    who: Annotated[Principal, Depends(require(Permission.CATALOG_WRITE))],
+    code: str,
+    body: ChainIn,
+) -> ChainView:
+    """Replace the chain; ``steps: []`` goes back to the default."""
+    return await approvals.do_set_chain(services, who, code, body)
+
+
+# Public --------------------------------------------------------------------------------------
+@router.post(
+    "/case-lookup",
+    response_model=LookupView,
+    operation_id="case_lookup",
+    responses={
+        404: {"description": "No such case for this phone"},
+        429: {"description": "Rate limited"},
+    },
+)
+async def case_lookup(services: Svc, request: Request, body: LookupRequest) -> LookupView:
+    """办件查询 by case number + phone (public; rate-limited; silent on a wrong phone)."""
+    return await lookup.do_lookup(services, client_ip(request), body)
