@@ -19,6 +19,8 @@ from cloudwindow.accounts.api import router as accounts_router
 from cloudwindow.accounts.deps import require
 from cloudwindow.audit.api import router as audit_router
 from cloudwindow.bus import EventBus, make_bus
+from cloudwindow.cases.materials_api import router as case_materials_router
+from cloudwindow.cases.ws import messages as case_messages
 from cloudwindow.catalog.api import router as catalog_router
 from cloudwindow.config import Settings
 from cloudwindow.db import Database
@@ -118,7 +120,7 @@ def create_app(
     engine = QueueEngine(services)
     recording_jobs = RecordingJobs(services)
     caps_pusher = CapsPusher(services)
-    dispatchers = [queue_messages, media_messages, telemetry_messages]
+    dispatchers = [queue_messages, media_messages, telemetry_messages, case_messages]
     presence = PresenceWriter(services, dispatchers)
 
     @asynccontextmanager
@@ -171,6 +173,7 @@ def create_app(
         media_router,
         media_quality_router,
         recording_router,
+        case_materials_router,
     )
     for router in app.state.routers:
         app.include_router(router)

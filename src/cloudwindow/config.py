@@ -102,3 +102,7 @@ class Settings(BaseSettings):
     media_stats_burst: int = 3  # media.stats a connection may send at once before limiting
     media_stats_max_bytes: int = 2048  # one media.stats message, serialised
     media_quality_retention_days: int = 90  # quality samples older than this are purged
+    # Case materials (cases/materials.py): uploads streamed and refused past the size limit
+    material_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    material_max_pixels: int = Field(default=50_000_000, ge=10_000)  # refused before decoding
+    material_max_side: int = Field(default=4096, ge=256)  # longer images are scaled down
