@@ -403,11 +403,14 @@ class Simulation:
         handle = customer.handle if customer is not None else self.args.handle
         await asyncio.sleep(max(0.0, (now + handle) - time.time()))
         end_sent = time.time()
-        _, reply = await sock.request("session.end", {"ticket_id": tid})
+        end_reply_at, reply = await sock.request("session.end", {"ticket_id": tid})
         if reply.get("type") != "agent.status":
             self.anomalies.end_failed += 1
             self.anomalies.note(f"agent {agent} end {tid}: {_error_id(reply)}")
-        now, reply = await sock.request("wrap_up.done", {})
+        if (reply.get("data") or {}).get("state") == "ready":  # wrap-up 0: ready at once
+            now = end_reply_at
+        else:
+            now, reply = await sock.request("wrap_up.done", {})
         if reply.get("type") != "agent.status":
             self.anomalies.wrap_up_failed += 1
             self.anomalies.note(f"agent {agent} wrap_up.done: {_error_id(reply)}")

@@ -988,7 +988,8 @@ async def _offer_run(
                 c.send("session.end", {"ticket_id": int(ref[1:])}, f"e{ref[1:]}")
             elif ref.startswith("e"):
                 done_at[int(ref[1:])] = now
-                c.send("wrap_up.done", None, f"w{ref[1:]}")
+                if data.get("state") != "ready":  # ready at once when wrap-up is 0
+                    c.send("wrap_up.done", None, f"w{ref[1:]}")
         elif t == "error":
             errors[f"agent:{(ref or '?')[:1]}:{data.get('error_id')}"] += 1
             if isinstance(ref, str) and ref.startswith("a"):
@@ -1337,7 +1338,8 @@ async def _assign_run(url: str, tokens: list[str], args: argparse.Namespace) -> 
                 c.send("session.end", {"ticket_id": int(ref[1:])}, f"e{ref[1:]}")
             elif ref.startswith("e"):
                 done_at[int(ref[1:])] = now
-                c.send("wrap_up.done", None, f"w{ref[1:]}")
+                if data.get("state") != "ready":  # ready at once when wrap-up is 0
+                    c.send("wrap_up.done", None, f"w{ref[1:]}")
         elif t == "error":
             errors[f"{(ref or '?')[:1]}:{data.get('error_id')}"] += 1
             if isinstance(ref, str) and ref.startswith("w"):

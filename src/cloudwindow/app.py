@@ -38,7 +38,7 @@ from cloudwindow.queueing.bookings_api import router as bookings_router
 from cloudwindow.queueing.engine import QueueEngine
 from cloudwindow.queueing.ws import messages as queue_messages
 from cloudwindow.realtime.actions import do_node_stop
-from cloudwindow.realtime.gateway import gateway_router
+from cloudwindow.realtime.gateway import Handshakes, gateway_router
 from cloudwindow.realtime.presence import PresenceWriter
 from cloudwindow.recording.api import router as recording_router
 from cloudwindow.recording.jobs import RecordingJobs
@@ -122,6 +122,7 @@ def create_app(
     caps_pusher = CapsPusher(services)
     dispatchers = [queue_messages, media_messages, telemetry_messages, case_messages]
     presence = PresenceWriter(services, dispatchers)
+    handshakes = Handshakes(services, settings.ws_handshake_batch)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -145,6 +146,7 @@ def create_app(
             await engine.stop()
             await recording_jobs.stop()
             await caps_pusher.stop()
+            await handshakes.stop()
             try:
                 await presence.stop()
                 await do_node_stop(services)
@@ -177,7 +179,7 @@ def create_app(
     )
     for router in app.state.routers:
         app.include_router(router)
-    app.include_router(gateway_router(dispatchers, presence, settings.ws_handshake_concurrency))
+    app.include_router(gateway_router(dispatchers, presence, handshakes))
 
     @app.get("/healthz", tags=["health"], operation_id="healthz")
     async def healthz() -> dict[str, str]:

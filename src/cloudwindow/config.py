@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = 64 * 1024
     ws_send_queue: int = 1000  # events buffered for a slow client before it is dropped
     ws_replay_limit: int = 1000  # more missed events than this: resync instead
-    ws_handshake_concurrency: int = 8  # hellos reading the database at once, per node
+    ws_handshake_batch: int = 500  # hellos resolved together in one read (a burst), per node
     presence_timeout_seconds: int = 60
     presence_flush_seconds: float = 0.05  # connects/disconnects are written in batches
     event_retention_seconds: int = 24 * 3600

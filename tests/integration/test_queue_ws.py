@@ -55,6 +55,27 @@ def social_security_agents(live: LiveServer) -> list[str]:
     ]
 
 
+def test_a_group_without_wrap_up_makes_the_agent_ready_at_once(queue_server: LiveServer) -> None:
+    """Wrap-up 0 s: ending the session leaves the agent ready (no wrap_up.done round
+    trip), and the next citizen waiting is offered to them straight away."""
+    with queue_server.as_user("admin") as admin:
+        changed = admin.patch("/api/skill-groups/social-security", json={"wrap_up_seconds": 0})
+        assert changed.status_code == 200, changed.text
+    first = WsClient(queue_server.url, kiosk_token(queue_server))
+    second = WsClient(queue_server.url, kiosk_token(queue_server))
+    one = first.request("ticket.take", {"service_item_code": ITEM})["data"]["ticket"]
+    two = second.request("ticket.take", {"service_item_code": ITEM})["data"]["ticket"]
+    agent = WsClient(queue_server.url, queue_server.login(social_security_agents(queue_server)[0]))
+    agent.request("agent.state", {"state": "ready"})
+    assert agent.wait("offer")["data"]["ticket"]["id"] == one["id"]
+    agent.request("offer.accept", {"ticket_id": one["id"]})
+    ended = agent.request("session.end", {"ticket_id": one["id"]})
+    assert ended["data"]["state"] == "ready", ended
+    assert agent.wait("offer")["data"]["ticket"]["id"] == two["id"]
+    for client in (first, second, agent):
+        client.close()
+
+
 def test_hello_is_required_and_tokens_are_checked(queue_server: LiveServer) -> None:
     from websockets.sync.client import connect
 

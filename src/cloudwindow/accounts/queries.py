@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Select, Text, cast, or_, select
@@ -22,42 +23,57 @@ DEVICE_PREFIX = "cwd_"
 
 async def get_principal(session: AsyncSession, token: str, ip: str = "") -> Principal | None:
     """The user or kiosk a bearer token belongs to, or None if unknown/expired/revoked."""
-    digest = token_hash(token)
-    if token.startswith(DEVICE_PREFIX):
-        terminal = await session.scalar(
-            select(Terminal).where(Terminal.credential_hash == digest, Terminal.active.is_(True))
+    return (await get_principals(session, [(token, ip)]))[0]
+
+
+async def get_principals(
+    session: AsyncSession, tokens: list[tuple[str, str]]
+) -> list[Principal | None]:
+    """``get_principal`` for many (token, client ip) pairs at once, in at most two
+    statements (kiosks, users): a burst of WebSocket handshakes resolves together."""
+    digests = [token_hash(token) for token, _ in tokens]
+    devices = {d for (token, _), d in zip(tokens, digests, strict=True) if _is_device(token)}
+    users = set(digests) - devices
+    found: dict[str, Principal] = {}
+    if devices:
+        for terminal in await session.scalars(
+            select(Terminal).where(Terminal.credential_hash.in_(devices), Terminal.active.is_(True))
+        ):
+            if terminal.status != "retired" and terminal.credential_hash:
+                found[terminal.credential_hash] = Principal(
+                    kind="device",
+                    id=terminal.id,
+                    name=terminal.serial_number,
+                    permissions=DEVICE_PERMISSIONS,
+                )
+    if users:
+        now = utcnow()
+        for auth, user in (
+            await session.execute(
+                select(AuthSession, User)
+                .join(User, User.id == AuthSession.user_id)
+                .where(AuthSession.token_hash.in_(users))
+            )
+        ).all():
+            if auth.revoked_at is None and auth.expires_at > now and user.active:
+                found[auth.token_hash] = Principal(
+                    kind="user",
+                    id=user.id,
+                    name=user.username,
+                    roles=tuple(user.roles),
+                    permissions=permissions_for(user.roles),
+                )
+    out: list[Principal | None] = []
+    for (_, ip), digest in zip(tokens, digests, strict=True):
+        principal = found.get(digest)
+        out.append(
+            None if principal is None else replace(principal, token_hash=digest, client_ip=ip)
         )
-        if terminal is None or terminal.status == "retired":
-            return None
-        return Principal(
-            kind="device",
-            id=terminal.id,
-            name=terminal.serial_number,
-            permissions=DEVICE_PERMISSIONS,
-            token_hash=digest,
-            client_ip=ip,
-        )
-    row = (
-        await session.execute(
-            select(AuthSession, User)
-            .join(User, User.id == AuthSession.user_id)
-            .where(AuthSession.token_hash == digest)
-        )
-    ).first()
-    if row is None:
-        return None
-    auth, user = row
-    if auth.revoked_at is not None or auth.expires_at <= utcnow() or not user.active:
-        return None
-    return Principal(
-        kind="user",
-        id=user.id,
-        name=user.username,
-        roles=tuple(user.roles),
-        permissions=permissions_for(user.roles),
-        token_hash=digest,
-        client_ip=ip,
-    )
+    return out
+
+
+def _is_device(token: str) -> bool:
+    return token.startswith(DEVICE_PREFIX)
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User:

@@ -407,9 +407,15 @@ async def do_end_session(
         await media.close_for_ticket(session, out, ticket.id, "ended", principal.ident)
         ticket.ended_at = now
         group = await refcache.group(session, ticket.skill_group_code)
+        wrap_up = group.wrap_up_seconds if group else 30
         move_agent(session, status, AgentState.WRAP_UP, now=now)
         status.ticket_id = ticket.id
-        status.wrap_up_until = now + timedelta(seconds=group.wrap_up_seconds if group else 30)
+        status.wrap_up_until = now + timedelta(seconds=wrap_up)
+        if wrap_up <= 0:
+            # No wrap-up in this group: ready at once, in the same transaction (the
+            # zero-length wrap-up is still logged), so the next ticket can be offered
+            # without another round trip.
+            move_agent(session, status, AgentState.READY, now=now)
         await _notify_ticket(session, out, ticket)
         await _notify_agent(session, out, status)
         view = await agent_view(session, status)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.principal import Principal
-from cloudwindow.accounts.queries import get_principal
+from cloudwindow.accounts.queries import get_principals
 from cloudwindow.errors import CloudWindowError, error_body
 from cloudwindow.logs import get_logger
 from cloudwindow.realtime import queries
@@ -96,8 +96,104 @@ class Connection:
             await self.ws.send_text(json.dumps(envelope, ensure_ascii=False))
 
 
+class Handshakes:
+    """Resolves WebSocket handshakes in bursts.
+
+    Every kiosk comes back at once after a restart. One read session and three
+    statements (kiosks, users, the newest event id of every recipient) serve every
+    handshake waiting when a burst is resolved, instead of a session and two or three
+    statements each; the few clients that resume with missed events read them
+    individually. A burst never waits for a timer: the next one gathers while the
+    current one is in the database.
+    """
+
+    def __init__(self, services: Services, batch_limit: int = 500) -> None:
+        self._services = services
+        self._limit = batch_limit
+        self._pending: list[tuple[WebSocket, Hello, asyncio.Future[Resolved | None]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def resolve(self, ws: WebSocket, hello: Hello) -> Resolved | None:
+        """The registered connection and what to resume with, or None (bad token)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="ws-handshakes")
+        future: asyncio.Future[Resolved | None] = asyncio.get_running_loop().create_future()
+        self._pending.append((ws, hello, future))
+        self._wake.set()
+        return await future  # cancelled with the socket's task: the burst skips it
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for _, _, future in self._pending:
+            future.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                burst = self._pending[: self._limit]
+                del self._pending[: self._limit]
+                try:
+                    await self._resolve(burst)
+                except Exception as exc:
+                    log.exception("ws-handshakes-failed", sockets=len(burst))
+                    for _, _, future in burst:
+                        if not future.done():
+                            future.set_exception(exc)
+
+    async def _resolve(
+        self, burst: list[tuple[WebSocket, Hello, asyncio.Future[Resolved | None]]]
+    ) -> None:
+        services = self._services
+        hub = services.hub
+        async with services.db.read() as session:
+            principals = await get_principals(
+                session, [(h.token, ws.client.host if ws.client else "") for ws, h, _ in burst]
+            )
+            # Register with the hub before reading the newest event ids, so live events
+            # published meanwhile are held, not lost.
+            admitted: list[tuple[Connection, asyncio.Future[Resolved | None]]] = []
+            for (ws, hello, future), principal in zip(burst, principals, strict=True):
+                if future.done():
+                    continue  # the socket went away while waiting
+                if principal is None:
+                    future.set_result(None)
+                    continue
+                conn = Connection(ws, principal, services.settings.ws_send_queue)
+                conn.last_id = hello.last_event_id or 0
+                conn.resume_from = hello.last_event_id
+                hub.register(conn)
+                admitted.append((conn, future))
+            try:
+                latest = await queries.latest_event_ids(
+                    session, sorted({k for conn, _ in admitted for k in conn.keys})
+                )
+                oldest: list[int | None] = []  # read once, by the first client that needs it
+                for conn, future in admitted:
+                    newest = max((latest.get(k, 0) for k in conn.keys), default=0)
+                    resume = await _resume(services, session, conn, newest, oldest)
+                    if future.done():
+                        hub.unregister(conn)
+                    else:
+                        future.set_result((conn, resume))
+            except BaseException:
+                for conn, future in admitted:
+                    if not future.done():
+                        hub.unregister(conn)
+                raise
+
+
+Resume = tuple[int, list[dict[str, Any]], str | None]
+Resolved = tuple[Connection, Resume]
+
+
 def gateway_router(
-    dispatchers: list[Dispatcher], presence: PresenceWriter, settings_handshakes: int = 8
+    dispatchers: list[Dispatcher], presence: PresenceWriter, handshakes: Handshakes
 ) -> APIRouter:
     routes: dict[str, Route] = {}
     for d in dispatchers:
@@ -107,10 +203,6 @@ def gateway_router(
         routes |= d.routes
     router = APIRouter()
 
-    # A burst of handshakes (every kiosk coming back after a restart) waits here, in
-    # memory, rather than for a database connection, which would time out.
-    handshakes = asyncio.Semaphore(max(1, settings_handshakes))
-
     @router.websocket("/ws")
     async def websocket_endpoint(ws: WebSocket) -> None:
         services: Services = ws.app.state.services
@@ -119,25 +211,11 @@ def gateway_router(
         if hello is None:
             return
         hub = services.hub
-        conn: Connection | None = None
-        async with handshakes, services.db.read() as session:
-            # One read session for the credential and the resume: register with the hub
-            # first, so live events published meanwhile are held, not lost.
-            ip = ws.client.host if ws.client else ""
-            principal = await get_principal(session, hello.token, ip)
-            if principal is not None:
-                conn = Connection(ws, principal, services.settings.ws_send_queue)
-                conn.last_id = hello.last_event_id or 0
-                conn.resume_from = hello.last_event_id
-                hub.register(conn)
-                try:
-                    resume = await _resume(services, session, conn)
-                except BaseException:
-                    hub.unregister(conn)
-                    raise
-        if conn is None:
+        resolved = await handshakes.resolve(ws, hello)
+        if resolved is None:
             await _refuse(ws)
             return
+        conn, resume = resolved
         sender = asyncio.create_task(conn.sender())
         presence.opened(conn.principal)
         try:
@@ -201,20 +279,24 @@ async def _refuse(ws: WebSocket) -> None:
 
 
 async def _resume(
-    services: Services, session: AsyncSession, conn: Connection
-) -> tuple[int, list[dict[str, Any]], str | None]:
+    services: Services,
+    session: AsyncSession,
+    conn: Connection,
+    latest: int,
+    oldest: list[int | None],
+) -> Resume:
     """(latest event id, events a resuming client missed, or a resync reason)."""
     settings = services.settings
     resume_from = conn.resume_from
     replayed: list[dict[str, Any]] = []
     resync: str | None = None
-    latest = await queries.latest_event_id(session, conn.keys)
     if resume_from is not None and resume_from < latest:
-        oldest = await queries.oldest_event_id(session)
+        if not oldest:
+            oldest.append(await queries.oldest_event_id(session))
         rows = await queries.events_after(
             session, conn.keys, resume_from, settings.ws_replay_limit + 1
         )
-        if oldest is not None and resume_from < oldest - 1:
+        if oldest[0] is not None and resume_from < oldest[0] - 1:
             resync = "expired"  # events after resume_from may have been purged
         elif len(rows) > settings.ws_replay_limit:
             resync = "too-many-missed"

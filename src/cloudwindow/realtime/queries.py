@@ -25,8 +25,15 @@ async def oldest_event_id(session: AsyncSession) -> int | None:
     return int(value) if value is not None else None
 
 
-async def latest_event_id(session: AsyncSession, keys: tuple[str, ...]) -> int:
-    value = await session.scalar(
-        select(func.max(OutboxEvent.id)).where(OutboxEvent.recipient.in_(keys))
-    )
-    return int(value or 0)
+async def latest_event_ids(session: AsyncSession, keys: list[str]) -> dict[str, int]:
+    """The newest event id of each recipient that has any (one grouped statement per
+    thousand recipients)."""
+    out: dict[str, int] = {}
+    for start in range(0, len(keys), 1000):
+        rows = await session.execute(
+            select(OutboxEvent.recipient, func.max(OutboxEvent.id))
+            .where(OutboxEvent.recipient.in_(keys[start : start + 1000]))
+            .group_by(OutboxEvent.recipient)
+        )
+        out.update({recipient: int(newest) for recipient, newest in rows})
+    return out
