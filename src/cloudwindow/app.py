@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp
 
 from cloudwindow import __version__
 from cloudwindow.accounts.api import router as accounts_router
@@ -38,7 +39,13 @@ from cloudwindow.queueing.bookings_api import router as bookings_router
 from cloudwindow.queueing.engine import QueueEngine
 from cloudwindow.queueing.ws import messages as queue_messages
 from cloudwindow.realtime.actions import do_node_stop
-from cloudwindow.realtime.gateway import Handshakes, gateway_router
+from cloudwindow.realtime.gateway import (
+    GATEWAY_PATH,
+    Endpoint,
+    GatewayFirst,
+    Handshakes,
+    gateway_endpoint,
+)
 from cloudwindow.realtime.presence import PresenceWriter
 from cloudwindow.recording.api import router as recording_router
 from cloudwindow.recording.jobs import RecordingJobs
@@ -101,6 +108,18 @@ async def reject_nul_in_url(request: HTTPConnection) -> None:
         )
 
 
+class CloudWindowApp(FastAPI):
+    """FastAPI with the realtime gateway served ahead of the HTTP middleware stack
+    (``GatewayFirst``): a socket to ``/ws`` skips error/telemetry middleware, request
+    logging, the route table and app-wide dependencies, none of which it uses."""
+
+    gateway: Endpoint | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.gateway is None else GatewayFirst(stack, self.gateway)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -155,7 +174,7 @@ def create_app(
             await services.bus.stop()
             await services.db.dispose()
 
-    app = FastAPI(
+    app = CloudWindowApp(
         title="CloudWindow 云窗口",
         version=__version__,
         description="Remote government service cloud windows: catalogue, fleet, accounts.",
@@ -179,7 +198,11 @@ def create_app(
     )
     for router in app.state.routers:
         app.include_router(router)
-    app.include_router(gateway_router(dispatchers, presence, handshakes))
+    # The gateway is served from the ASGI entry (CloudWindowApp); the route is also
+    # registered, so the app's route table lists it.
+    gateway = gateway_endpoint(dispatchers, presence, handshakes)
+    app.add_api_websocket_route(GATEWAY_PATH, gateway)
+    app.gateway = gateway
 
     @app.get("/healthz", tags=["health"], operation_id="healthz")
     async def healthz() -> dict[str, str]:
