@@ -33,7 +33,7 @@ ONE_DAY = timedelta(days=1)
 # for sums a caller may make (legal days + correction time).
 MAX_WORKING_DAYS = 1000
 # A case is "due soon" when at most this many working days are left (docs/cases.md).
-DEFAULT_WARN_WITHIN = 2
+DEFAULT_WARN_WITHIN = 3
 
 
 def _known_years() -> range:

@@ -688,7 +688,7 @@ def layout_problems(layout: object, schema: Mapping[str, Any]) -> list[SchemaPro
                 _check_text(p, f"{path}/{key}", section[key], MAX_TITLE)
         fields = section.get("fields", [])
         for name in fields if isinstance(fields, list) else [None]:
-            if name not in props or name in seen:
+            if not isinstance(name, str) or name not in props or name in seen:
                 p.add(
                     f"{path}/fields",
                     "layout-unknown-field",
@@ -737,6 +737,7 @@ def _check_hint(p: _Problems, name: str, hint: object, props: Mapping[str, Any])
     if when is not None and (
         not isinstance(when, Mapping)
         or set(when) != {"field", "equals"}
+        or not isinstance(when["field"], str)
         or when["field"] not in props
         or when["field"] == name
     ):
