@@ -22,6 +22,7 @@ from cloudwindow.audit.api import router as audit_router
 from cloudwindow.bus import EventBus, make_bus
 from cloudwindow.cases.materials_api import router as case_materials_router
 from cloudwindow.cases.ws import messages as case_messages
+from cloudwindow.cases.forms_api import router as forms_router
 from cloudwindow.catalog.api import router as catalog_router
 from cloudwindow.config import Settings
 from cloudwindow.db import Database
@@ -194,6 +195,7 @@ def create_app(
         media_router,
         media_quality_router,
         recording_router,
+        forms_router,
         case_materials_router,
     )
     for router in app.state.routers:

@@ -22,9 +22,12 @@ def user_id(live: LiveServer, username: str) -> int:
         return int(c.get("/api/auth/me").json()["user"]["id"])
 
 
-def served_ticket(live: LiveServer, username: str = "agent01", site_id: int | None = 1) -> int:
-    """A ticket in session with ``username``, written straight to the database: the
-    queue flow that normally leads here is tested elsewhere."""
+def served_ticket(
+    live: LiveServer, username: str = "agent01", site_id: int | None = 1, item: str = ITEM
+) -> int:
+    """A ticket in session with ``username`` (for ``item``, of the social-security group),
+    written straight to the database: the queue flow that normally leads here is tested
+    elsewhere."""
     agent = user_id(live, username)
 
     async def go() -> int:
@@ -33,7 +36,7 @@ def served_ticket(live: LiveServer, username: str = "agent01", site_id: int | No
             async with services.db.transaction() as session:
                 ticket = Ticket(
                     number=unique("R")[:8],
-                    service_item_code=ITEM,
+                    service_item_code=item,
                     skill_group_code=GROUP,
                     owner="device:0",
                     source="kiosk",

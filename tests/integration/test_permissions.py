@@ -325,6 +325,30 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         f"/api/recordings/{_finished_recording(lv)}/playback",
         {"purpose": "play"},
     ),
+    ("get", "/api/service-items/{code}/form"): lambda lv: (
+        "/api/service-items/440118-GG-0001/form",
+        None,
+    ),
+    ("get", "/api/service-items/{code}/form/default"): lambda lv: (
+        "/api/service-items/440118-GG-0001/form/default",
+        None,
+    ),
+    ("get", "/api/service-items/{code}/form/versions"): lambda lv: (
+        "/api/service-items/440118-GG-0001/form/versions",
+        None,
+    ),
+    ("get", "/api/service-items/{code}/form/versions/{version}"): lambda lv: (
+        f"/api/service-items/440118-GG-0004/form/versions/{_form_version(lv)}",
+        None,
+    ),
+    ("post", "/api/service-items/{code}/form/versions"): lambda lv: (
+        "/api/service-items/440118-GG-0004/form/versions",
+        {"schema": _default_form(lv)["schema"], "layout": {}, "note": "权限测试"},
+    ),
+    ("post", "/api/forms/preview"): lambda lv: (
+        "/api/forms/preview",
+        {"schema": _default_form(lv)["schema"], "data": {"phone": "13800138000"}},
+    ),
 }
 PUBLIC = {
     ("post", "/api/auth/login"),
@@ -405,6 +429,22 @@ def _appointment(live: LiveServer) -> int:
 
 
 _PHONES = iter(range(10_000_000))
+
+
+def _default_form(live: LiveServer) -> dict[str, Any]:
+    with _admin(live) as a:
+        return dict(a.get("/api/service-items/440118-GG-0004/form/default").json())
+
+
+def _form_version(live: LiveServer) -> int:
+    """A freshly published version of an item's form (its number)."""
+    with _admin(live) as a:
+        r = a.post(
+            "/api/service-items/440118-GG-0004/form/versions",
+            json={"schema": _default_form(live)["schema"], "layout": {}},
+        )
+        assert r.status_code == 201, r.text
+        return int(r.json()["form"]["version"])
 
 
 def _operations(live: LiveServer) -> list[tuple[str, str, str]]:
