@@ -28,6 +28,12 @@ export const consolePages: RouteRecordRaw[] = [
     meta: { titleKey: 'menu.catalog', perm: P.catalogRead, writePerm: P.catalogWrite, group: 'menu.groupCatalog' },
   },
   {
+    path: 'forms',
+    name: 'forms',
+    component: () => import('./views/FormsView.vue'),
+    meta: { titleKey: 'forms.menuTitle', perm: P.catalogRead, writePerm: 'forms.write', group: 'menu.groupCatalog' },
+  },
+  {
     path: 'regions',
     name: 'regions',
     component: () => import('./views/RegionsView.vue'),

@@ -1,7 +1,9 @@
 import type { MessageSchema } from './zh-CN'
+import formsEn from './forms.en'
 
 // English: the console's second language; keys mirror zh-CN.ts exactly.
 const en: MessageSchema = {
+  ...formsEn, // the console's form editor (issue 5): forms.en.ts
   app: {
     title: 'Zengcheng Government Services "Cloud Window" Console',
     shortTitle: 'CloudWindow Console',
