@@ -373,6 +373,10 @@ def test_a_default_form_passes() -> None:
         (_edited(note={"type": "string"}), ("/properties/note/title", "title-missing")),
         (
             _edited(note={"type": "string", "title": "备注", "pattern": "(["}),
+            ("/properties/note/pattern", "meta-schema"),  # not a regular expression at all
+        ),
+        (
+            _edited(note={"type": "string", "title": "备注", "pattern": "a" * 201}),
             ("/properties/note/pattern", "bad-pattern"),
         ),
         (
