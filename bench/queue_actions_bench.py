@@ -59,6 +59,30 @@ async def run(url: str, args: argparse.Namespace) -> None:
         if trace:
             print("    SQL", " ".join(sql.split())[:150])
 
+    # Where an action's CPU goes: inside ORM flushes (unit of work: INSERT/UPDATE of
+    # changed rows), and inside the driver's execute of each statement (both nest: a
+    # flush's statements count in both).
+    split = {"flush": 0.0, "execute": 0.0}
+    marks: dict[str, float] = {}
+
+    from sqlalchemy.orm import Session
+
+    @event.listens_for(Session, "before_flush")
+    def flush_start(*_: Any) -> None:
+        marks["flush"] = time.process_time()
+
+    @event.listens_for(Session, "after_flush_postexec")
+    def flush_end(*_: Any) -> None:
+        split["flush"] += time.process_time() - marks.pop("flush", time.process_time())
+
+    @event.listens_for(services.db.engine.sync_engine, "before_cursor_execute")
+    def execute_start(*_: Any) -> None:
+        marks["execute"] = time.process_time()
+
+    @event.listens_for(services.db.engine.sync_engine, "after_cursor_execute")
+    def execute_end(*_: Any) -> None:
+        split["execute"] += time.process_time() - marks.pop("execute", time.process_time())
+
     async with services.db.read() as s:
         kiosks = [
             Principal("device", t.id, t.serial_number, permissions=DEVICE_PERMISSIONS)
@@ -78,13 +102,19 @@ async def run(url: str, args: argparse.Namespace) -> None:
     cpu: dict[str, list[float]] = defaultdict(list)
     sqls: dict[str, list[int]] = defaultdict(list)
 
+    in_flush: dict[str, list[float]] = defaultdict(list)
+    in_execute: dict[str, list[float]] = defaultdict(list)
+
     async def timed(name: str, coro: Any) -> Any:
         nonlocal statements
         before, started, cpu0 = statements, time.perf_counter(), time.process_time()
+        flush0, execute0 = split["flush"], split["execute"]
         result = await coro
         times[name].append(time.perf_counter() - started)
         cpu[name].append(time.process_time() - cpu0)
         sqls[name].append(statements - before)
+        in_flush[name].append(split["flush"] - flush0)
+        in_execute[name].append(split["execute"] - execute0)
         return result
 
     # cycle: one agent, one ticket at a time
@@ -108,6 +138,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
             times.clear()
             cpu.clear()
             sqls.clear()
+            in_flush.clear()
+            in_execute.clear()
     print(f"cycle ({args.cycles} tickets, one at a time):")
     total = total_cpu = 0.0
     for name in ("take", "match", "accept", "end", "wrap_up.done"):
@@ -119,6 +151,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
             f" mean {statistics.mean(values) * 1000:6.2f} ms;"
             f" CPU of this process mean {statistics.mean(cpu[name]) * 1000:5.2f} ms;"
             f" SQL {statistics.mean(sqls[name]):.1f}"
+            f" (CPU in flush {statistics.mean(in_flush[name]) * 1000:5.2f},"
+            f" in statement execute {statistics.mean(in_execute[name]) * 1000:5.2f})"
         )
     print(f"  whole life    wall mean {total * 1000:.1f} ms, CPU mean {total_cpu * 1000:.1f} ms")
 

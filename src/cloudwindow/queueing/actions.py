@@ -403,9 +403,9 @@ async def do_end_session(
             raise TicketNotFound({"ticket_id": ticket_id})
         now = utcnow()
         move_ticket(session, ticket, TicketState.COMPLETED, principal.ident)
+        ticket.ended_at = now  # before the next query autoflushes: one UPDATE, not two
         await consult.end_with_ticket(session, out, ticket.id, principal.ident, "session ended")
         await media.close_for_ticket(session, out, ticket.id, "ended", principal.ident)
-        ticket.ended_at = now
         group = await refcache.group(session, ticket.skill_group_code)
         wrap_up = group.wrap_up_seconds if group else 30
         move_agent(session, status, AgentState.WRAP_UP, now=now)
