@@ -29,6 +29,7 @@ export default defineConfig({
         console: here('./console/index.html'),
         kiosk: here('./kiosk/index.html'),
         agent: here('./agent/index.html'),
+        lookup: here('./lookup/index.html'),
       },
     },
   },

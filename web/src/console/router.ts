@@ -5,6 +5,7 @@ import { PERMISSIONS as P } from '@/lib/permissions'
 import { ApiError } from '@/lib/errors'
 import ConsoleLayout from './layout/ConsoleLayout.vue'
 import LoginView from './views/LoginView.vue'
+import { approvalsPage, caseDetailPages, casesPage } from './caseRoutes'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -21,6 +22,7 @@ declare module 'vue-router' {
 }
 
 export const consolePages: RouteRecordRaw[] = [
+  approvalsPage,
   {
     path: 'catalog',
     name: 'catalog',
@@ -93,6 +95,7 @@ export const consolePages: RouteRecordRaw[] = [
     component: () => import('./views/RecordingsView.vue'),
     meta: { titleKey: 'menu.recordings', perm: P.recordingRead, group: 'menu.groupMonitor' },
   },
+  casesPage,
 ]
 
 /** The first page the signed-in user may open, or the no-access page. */
@@ -110,6 +113,7 @@ const routes: RouteRecordRaw[] = [
       // Not a `redirect`: those resolve before the guard has loaded the permissions.
       { path: '', name: 'home', component: { render: () => null } },
       ...consolePages,
+      ...caseDetailPages,
       { path: 'forbidden', name: 'forbidden', component: () => import('./views/ForbiddenView.vue') },
     ],
   },

@@ -26,6 +26,7 @@ export type Screen =
   | 'appointment' // bookings.ts: closed-hours offer and booking
   | 'callback'
   | 'redeem'
+  | 'lookup' // 办件查询 (components/CaseLookup.vue)
 
 interface KioskState {
   credential: string | null

@@ -1,9 +1,11 @@
 // Simplified Chinese: the console's first language. en.ts must have the same keys
 // (its type is derived from this object, so a missing key fails the type check).
 // vue-i18n message syntax: {name} interpolates; write a literal @, {, }, | or $ as {'@'} etc.
+import casesZhCN from './cases.zh-CN'
 import formsZhCN from './forms.zh-CN'
 
 const zhCN = {
+  ...casesZhCN, // the case screens (issue 5): cases.zh-CN.ts
   ...formsZhCN, // the console's form editor (issue 5): forms.zh-CN.ts
   app: {
     title: '增城区政务服务“云窗口”管理平台',
