@@ -9,9 +9,12 @@ an unreachable PostgreSQL or Redis fails the run instead of skipping.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -102,7 +105,36 @@ def drop_database(url: str) -> None:
         run_async(lambda: _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+# Migrating and loading the sample district takes seconds; dozens of tests want a
+# database of their own. The first request of each kind builds a template, later ones get
+# a copy: a file copy on SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL. The data
+# directory (it holds the data key that the sample's personal data is encrypted with)
+# is copied along.
+_TEMPLATES: dict[tuple[str, bool, bool], tuple[str, Path]] = {}
+
+
 def prepare_database(url: str, tmp: Path, sample: bool = True, full: bool = False) -> None:
+    kind = "sqlite" if url.startswith("sqlite") else "postgres"
+    template = _TEMPLATES.get((kind, sample, full))
+    if template is None:
+        template_tmp = Path(tempfile.mkdtemp(prefix="cw-template-"))
+        template_url = make_database_url(kind, template_tmp)
+        _build_database(template_url, template_tmp, sample, full)
+        template = _TEMPLATES[(kind, sample, full)] = (template_url, template_tmp)
+    template_url, template_tmp = template
+    if kind == "sqlite":
+        target = Path(url.split(":///", 1)[1])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template_url.split(":///", 1)[1], target)
+    else:
+        name, source = url.rsplit("/", 1)[1], template_url.rsplit("/", 1)[1]
+        run_async(lambda: _pg_exec(f'DROP DATABASE IF EXISTS "{name}"'))
+        run_async(lambda: _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
+    if (template_tmp / "data").is_dir():
+        shutil.copytree(template_tmp / "data", tmp / "data", dirs_exist_ok=True)
+
+
+def _build_database(url: str, tmp: Path, sample: bool, full: bool) -> None:
     in_thread(lambda: upgrade(url))
     if not sample:
         return
@@ -115,6 +147,14 @@ def prepare_database(url: str, tmp: Path, sample: bool = True, full: bool = Fals
             await services.db.dispose()
 
     run_async(go)
+
+
+@atexit.register
+def _drop_templates() -> None:
+    for url, tmp in _TEMPLATES.values():
+        with contextlib.suppress(Exception):
+            drop_database(url)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @dataclass
