@@ -42,10 +42,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.audit.actions import record
-from cloudwindow.cases.actions import add_event
+from cloudwindow.cases.actions import add_event, lock_case, may_work
+from cloudwindow.cases.approvals import department_of, may_see
 from cloudwindow.cases.assist import CaseNotEditable, Side, side_of
 from cloudwindow.cases.errors import CaseNotFound
-from cloudwindow.cases.models import Case, CaseApproval, CaseMaterial
+from cloudwindow.cases.models import Case, CaseMaterial
 from cloudwindow.cases.schemas import MaterialView
 from cloudwindow.cases.states import CASE_EDITABLE, MaterialStatus
 from cloudwindow.db import utcnow
@@ -230,7 +231,9 @@ def reencode_image(raw: IO[bytes] | Path, limits: Limits) -> Processed:
                 if max(out_img.size) > limits.max_side:
                     out_img.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
                 buf = io.BytesIO()
-                # No exif=, icc_profile= or comment=: the new file carries no metadata.
+                # No exif=, icc_profile= or comment=, and no info for save() to carry
+                # over (Pillow writes a JPEG comment it finds there): no metadata.
+                out_img.info = {}
                 out_img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise MaterialImageTooLarge(0, 0, limits.max_pixels) from exc
@@ -272,7 +275,8 @@ def framing_guide(name: str) -> dict[str, Any]:
     """What the kiosk overlays on the document camera's picture: the document's shape
     (width / height) and what to put there. ID cards are 85.6 × 54 mm; other documents
     A4 portrait (210 × 297 mm)."""
-    if any(word in name for word in ("身份证", "社保卡", "社会保障卡", "银行卡", "驾驶证")):
+    # By the last word: 受托人居民身份证 is a card, 社会保障卡补换申请表 is a page.
+    if name.strip().endswith(("身份证", "社保卡", "社会保障卡", "银行卡", "驾驶证", "居住证")):
         return {
             "aspect_ratio": round(85.6 / 54, 3),
             "hint_zh": f"请将{name}平放在高拍仪下，对准框线",
@@ -352,12 +356,7 @@ async def get_materials(session: AsyncSession, case_id: int) -> list[MaterialOut
 
 # Who may act -----------------------------------------------------------------------------
 async def _locked_case(session: AsyncSession, case_id: int) -> Case:
-    case = await session.scalar(
-        select(Case)
-        .where(Case.id == case_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    case = await lock_case(session, case_id)
     if case is None:
         raise CaseNotFound({"case_id": case_id})
     return case
@@ -539,29 +538,15 @@ async def do_decide_material(
 Audience = Literal["desk", "approver", "reader"]
 
 
-async def _may_read(session: AsyncSession, who: Principal, case: Case, audience: Audience) -> bool:
+async def _may_read(
+    session: AsyncSession, who: Principal, case: Case, audience: Audience, department: str
+) -> bool:
     if audience == "reader":
         return True  # case.read: supervisors, administrators, auditors
     if audience == "approver":
-        from cloudwindow.accounts.models import User
-
-        user = await session.get(User, who.id)
-        dept = user.department_code if user else None
-        if not dept:
-            return False
-        step = await session.scalar(
-            select(CaseApproval.id)
-            .where(CaseApproval.case_id == case.id, CaseApproval.department_code == dept)
-            .limit(1)
-        )
-        return step is not None
-    # desk: the agent who opened the case, or who serves its ticket now
-    if who.kind != "user":
-        return False
-    if case.agent_id == who.id:
-        return True
+        return await may_see(session, case.id, department)
     ticket = await session.get(Ticket, case.ticket_id) if case.ticket_id else None
-    return ticket is not None and ticket.agent_id == who.id
+    return may_work(who, case, ticket)  # desk: the case's working agent
 
 
 async def do_open_material(
@@ -569,9 +554,10 @@ async def do_open_material(
 ) -> tuple[Path, MaterialOut]:
     """The file of a material for one who may read the case, written to the audit log in
     the same transaction (no audit, no file)."""
+    department = await department_of(services, who) if audience == "approver" else ""
     async with services.db.transaction() as session:
         case = await session.get(Case, case_id)
-        if case is None or not await _may_read(session, who, case, audience):
+        if case is None or not await _may_read(session, who, case, audience, department):
             raise CaseNotFound({"case_id": case_id})
         row = await session.get(CaseMaterial, material_id)
         if row is None or row.case_id != case.id:

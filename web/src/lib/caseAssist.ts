@@ -2,8 +2,10 @@
  * Remote assistance (远程帮办): the case form shared live between the agent's console and
  * the citizen's kiosk (docs/protocol.md §Remote assistance). One class for both ends:
  *
- *   const assist = new CaseAssist(assistTransport(rt))
- *   await assist.join(caseId)          // kiosk: join() finds the case of its session
+ *   const assist = new CaseAssist(assistTransport(rt))          // agent
+ *   const assist = new CaseAssist(assistTransport(rt), { follow: true })  // kiosk
+ *   await assist.join(caseId)          // kiosk: join() finds the case of its session,
+ *                                      // and `follow` joins the one the agent opens
  *   assist.edit('name', '张三')         // every keystroke; the other side sees it at once
  *   assist.state.values.name           // reactive: what the input shows
  *   assist.state.conflicts.name        // the other side changed it first: show both
@@ -147,7 +149,6 @@ export interface AssistEvents {
   'case.field_conflict': FieldConflict
   'case.updated': CaseUpdated
   'case.material.capture_requested': CaptureRequested
-  'case.material.capture_cancelled': { case_id: number; material_code: string }
   'case.material.added': MaterialEvent
   'case.material.decided': MaterialEvent
 }
@@ -292,9 +293,15 @@ export class CaseAssist {
   private readonly transport: AssistTransport
   private readonly offs: (() => void)[] = []
   private joining: Promise<CaseSnapshot> | null = null
+  private readonly follow: boolean
 
-  constructor(transport: AssistTransport) {
+  /**
+   * `follow` (the kiosk): join by itself the case the agent opens in this session (told by
+   * `case.updated`), and look for one after each reconnect.
+   */
+  constructor(transport: AssistTransport, options: { follow?: boolean } = {}) {
     this.transport = transport
+    this.follow = options.follow ?? false
     this.offs.push(
       transport.on('case.field.changed', (d) => this.onChanged(d)),
       transport.on('case.field_conflict', (d) => this.onConflict(d)),
@@ -302,14 +309,11 @@ export class CaseAssist {
       transport.on('case.material.capture_requested', (d) => {
         if (this.mine(d.case_id)) this.state.captureRequest = d
       }),
-      transport.on('case.material.capture_cancelled', (d) => {
-        if (this.mine(d.case_id) && this.state.captureRequest?.material_code === d.material_code)
-          this.state.captureRequest = null
-      }),
       transport.on('case.material.added', (d) => this.onMaterial(d, true)),
       transport.on('case.material.decided', (d) => this.onMaterial(d, false)),
       transport.onReconnect(() => {
         if (this.state.joined) void this.rejoin(true)
+        else if (this.follow) void this.join().catch(() => undefined)
       }),
     )
   }
@@ -367,6 +371,11 @@ export class CaseAssist {
   keepMine(field: string): void {
     const c = this.state.conflicts[field]
     if (c) this.edit(field, c.mine)
+  }
+
+  /** The kiosk dismisses the framing guide (captured, or the citizen cancelled). */
+  dismissCapture(): void {
+    this.state.captureRequest = null
   }
 
   /** Resolve a conflict by keeping the other side's value. */
@@ -521,8 +530,13 @@ export class CaseAssist {
 
   /** State moves and confirmations; data changed elsewhere (HTTP) → fetch a snapshot. */
   private onUpdated(d: CaseUpdated): void {
-    if (!this.mine(d.case_id)) return
     const s = this.state
+    if (!this.mine(d.case_id)) {
+      // A case newly opened in this session: the kiosk follows it.
+      const open = d.state === 'draft' || d.state === 'returned'
+      if (this.follow && open && (s.caseId === null || d.case_id > s.caseId)) void this.join(d.case_id).catch(() => undefined)
+      return
+    }
     s.caseState = d.state
     s.editable = d.state === 'draft' || d.state === 'returned'
     if (d.rev > s.rev) {

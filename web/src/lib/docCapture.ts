@@ -191,21 +191,13 @@ export function materialUploadUrl(o: Pick<UploadOptions, 'caseId' | 'materialCod
 }
 
 /** Send the file's bytes; resolves with the stored material or throws the server's ApiError. */
-export async function uploadMaterial(o: UploadOptions): Promise<CaseMaterial> {
-  const doFetch = o.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))
-  const res = await doFetch(materialUploadUrl(o), {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${o.token}`, 'Content-Type': 'application/octet-stream' },
-    body: o.blob,
-  })
-  let body: unknown = null
-  try {
-    body = await res.json()
-  } catch {
-    body = null
-  }
-  if (!res.ok) throw toApiError(res.status, body, res.headers.get('Retry-After'))
-  return body as CaseMaterial
+export function uploadMaterial(o: UploadOptions): Promise<CaseMaterial> {
+  return call<CaseMaterial>(
+    materialUploadUrl(o),
+    o.token,
+    { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: o.blob },
+    o.fetch,
+  )
 }
 
 /** Capture from the document camera and upload as the kiosk: one call for the capture screen. */
@@ -214,4 +206,60 @@ export async function captureAndUpload(
 ): Promise<CaseMaterial> {
   const blob = await captureDocument(o)
   return uploadMaterial({ ...o, blob, source: 'capture' })
+}
+
+// ---------------------------------------------------------------------------------------
+// The agent's side: ask for a capture, decide, show a file
+
+async function call<T>(url: string, token: string, init: RequestInit, fetchImpl?: typeof fetch): Promise<T> {
+  const doFetch = fetchImpl ?? ((input: RequestInfo | URL, i?: RequestInit) => fetch(input, i))
+  const res = await doFetch(url, { ...init, headers: { Authorization: `Bearer ${token}`, ...(init.headers ?? {}) } })
+  const body: unknown = await res.json().catch(() => null)
+  if (!res.ok) throw toApiError(res.status, body, res.headers.get('Retry-After'))
+  return body as T
+}
+
+/** Ask the kiosk of the session to capture one material (it shows the framing guide). */
+export function requestCapture(caseId: number, materialCode: string, token: string, fetchImpl?: typeof fetch) {
+  return call<{ case_id: number; material_code: string; name: string }>(
+    `/api/desk/cases/${caseId}/capture-requests`,
+    token,
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ material_code: materialCode }) },
+    fetchImpl,
+  )
+}
+
+/** Accept a material, or reject it with a reason (the kiosk sees the result). */
+export function decideMaterial(
+  caseId: number,
+  materialId: number,
+  decision: { status: 'accepted' } | { status: 'rejected'; reason: string },
+  token: string,
+  fetchImpl?: typeof fetch,
+): Promise<CaseMaterial> {
+  return call<CaseMaterial>(
+    `/api/desk/cases/${caseId}/materials/${materialId}/decision`,
+    token,
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ reason: '', ...decision }) },
+    fetchImpl,
+  )
+}
+
+/**
+ * A material's file as an object URL for `<img>` / `<iframe>` (the download is audited;
+ * revoke the URL when done). `audience`: desk (the agent), approvals, cases (supervisors).
+ */
+export async function materialObjectUrl(
+  caseId: number,
+  materialId: number,
+  token: string,
+  audience: 'desk/cases' | 'approvals' | 'cases' = 'desk/cases',
+  fetchImpl?: typeof fetch,
+): Promise<string> {
+  const doFetch = fetchImpl ?? ((input: RequestInfo | URL, i?: RequestInit) => fetch(input, i))
+  const res = await doFetch(`/api/${audience}/${caseId}/materials/${materialId}/file`, {
+    headers: { Authorization: `Bearer ${token}` },
+  })
+  if (!res.ok) throw toApiError(res.status, await res.json().catch(() => null), res.headers.get('Retry-After'))
+  return URL.createObjectURL(await res.blob())
 }
