@@ -20,6 +20,7 @@ from cloudwindow.accounts.api import router as accounts_router
 from cloudwindow.accounts.deps import require
 from cloudwindow.audit.api import router as audit_router
 from cloudwindow.bus import EventBus, make_bus
+from cloudwindow.cases.api import router as cases_router
 from cloudwindow.cases.materials_api import router as case_materials_router
 from cloudwindow.cases.ws import messages as case_messages
 from cloudwindow.cases.forms_api import router as forms_router
@@ -195,6 +196,7 @@ def create_app(
         media_router,
         media_quality_router,
         recording_router,
+        cases_router,
         forms_router,
         case_materials_router,
     )

@@ -106,3 +106,9 @@ class Settings(BaseSettings):
     material_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     material_max_pixels: int = Field(default=50_000_000, ge=10_000)  # refused before decoding
     material_max_side: int = Field(default=4096, ge=256)  # longer images are scaled down
+    # Cases (cases/): SMS notices to citizens and the public case lookup (办件查询)
+    sms_provider: Literal["log"] = "log"  # log: messages written to <data_dir>/sms/outbox.jsonl
+    sms_signature: str = "增城政务"  # the 【…】 signature SMS texts start with
+    case_lookup_per_client: int = Field(default=30, ge=1)  # lookups per client address …
+    case_lookup_per_number: int = Field(default=5, ge=1)  # … and per case number …
+    case_lookup_window_seconds: int = Field(default=600, ge=1)  # … within this window

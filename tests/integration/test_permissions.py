@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from integration.cases_support import Desk, decide, new_kiosk, pending_step, session_ticket
 from integration.recording_support import served_ticket, start, webm
 from integration.wsclient import WsClient
 
@@ -264,6 +265,43 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         None,
     ),
     ("get", "/api/service-categories"): lambda lv: ("/api/service-categories", None),
+    ("post", "/api/desk/cases"): lambda lv: ("/api/desk/cases", {"ticket_id": _kiosk_desk(lv)}),
+    ("get", "/api/desk/cases"): lambda lv: ("/api/desk/cases", None),
+    ("get", "/api/desk/cases/{case_id}"): lambda lv: (f"/api/desk/cases/{_case(lv)}", None),
+    ("patch", "/api/desk/cases/{case_id}/data"): lambda lv: (
+        f"/api/desk/cases/{_case(lv)}/data",
+        {"values": {"remarks": "权限测试"}},
+    ),
+    ("post", "/api/desk/cases/{case_id}/accept"): lambda lv: (
+        f"/api/desk/cases/{_case(lv, 'ready')}/accept",
+        None,
+    ),
+    ("post", "/api/desk/cases/{case_id}/withdraw"): lambda lv: (
+        f"/api/desk/cases/{_case(lv)}/withdraw",
+        {"reason": "权限测试"},
+    ),
+    ("post", "/api/desk/cases/{case_id}/resubmit"): lambda lv: (
+        f"/api/desk/cases/{_case(lv, 'returned')}/resubmit",
+        {"note": "已补正"},
+    ),
+    ("get", "/api/kiosk/cases"): lambda lv: ("/api/kiosk/cases", None),
+    ("get", "/api/approvals"): lambda lv: ("/api/approvals", None),
+    ("get", "/api/approvals/{case_id}"): lambda lv: (
+        f"/api/approvals/{_case(lv, 'accepted')}",
+        None,
+    ),
+    ("post", "/api/approvals/{case_id}/decision"): lambda lv: _approve(lv),
+    ("get", "/api/cases"): lambda lv: ("/api/cases", None),
+    ("get", "/api/cases/metrics"): lambda lv: ("/api/cases/metrics", None),
+    ("get", "/api/cases/{case_id}"): lambda lv: (f"/api/cases/{_case(lv)}", None),
+    ("get", "/api/service-items/{code}/approval-chain"): lambda lv: (
+        "/api/service-items/440118-GG-0002/approval-chain",
+        None,
+    ),
+    ("put", "/api/service-items/{code}/approval-chain"): lambda lv: (
+        "/api/service-items/440118-GG-0002/approval-chain",
+        {"steps": []},
+    ),
     ("get", "/api/callbacks"): lambda lv: ("/api/callbacks", None),
     ("get", "/api/callbacks/{callback_id}"): lambda lv: (f"/api/callbacks/{_callback(lv)}", None),
     ("post", "/api/callbacks/{callback_id}/claim"): lambda lv: (
@@ -354,6 +392,7 @@ PUBLIC = {
     ("post", "/api/auth/login"),
     ("post", "/api/devices/enroll"),
     ("get", "/api/recordings/{recording_id}/media"),  # by a playback grant (<video src>)
+    ("post", "/api/case-lookup"),  # 办件查询: number + phone, rate-limited
 }
 
 
@@ -385,6 +424,47 @@ def _media_session(live: LiveServer) -> int:
 def _office(live: LiveServer) -> int:
     with _admin(live) as a:
         return int(a.get("/api/sites", params={"type": "agent_office"}).json()["items"][0]["id"])
+
+
+def _kiosk_desk(live: LiveServer) -> int:
+    """A ticket of a fresh kiosk in session with agent01."""
+    return session_ticket(live, new_kiosk(live)[1])
+
+
+def _case(live: LiveServer, state: str = "draft") -> int:
+    """A case of agent01 in ``state``: draft, ready (can be accepted), accepted (under
+    approval) or returned (for correction, ready to resubmit)."""
+    desk = Desk(live)
+    try:
+        if state == "draft":
+            return int(desk.open()["id"])
+        case = desk.ready()
+        if state == "ready":
+            return int(case["id"])
+        accepted = desk.accept(case["id"]).json()
+        if state == "returned":
+            with live.as_user("approver") as approver:
+                r = decide(
+                    approver, case["id"], pending_step(accepted), "return",
+                    reason="权限测试", missing=["居民身份证"],
+                )  # fmt: skip
+                assert r.status_code == 200, r.text
+        return int(case["id"])
+    finally:
+        desk.close()
+
+
+def _approve(live: LiveServer) -> tuple[str, Any]:
+    desk = Desk(live)
+    try:
+        case = desk.ready()
+        accepted = desk.accept(case["id"]).json()
+        return (
+            f"/api/approvals/{case['id']}/decision",
+            {"approval_id": pending_step(accepted), "decision": "approve"},
+        )
+    finally:
+        desk.close()
 
 
 def _callback(live: LiveServer, claim: bool = False) -> int:

@@ -47,6 +47,7 @@ from cloudwindow.db import utcnow
 from cloudwindow.errors import NotFound
 from cloudwindow.privacy import keyring_for, normalize_phone
 from cloudwindow.queueing.models import Ticket
+from cloudwindow.queueing.queries import active_ticket
 from cloudwindow.queueing.states import TicketState
 from cloudwindow.realtime.outbox import Outbox, unit_of_work
 from cloudwindow.services import Services
@@ -91,13 +92,15 @@ def add_event(
     actor: Principal | None,
     reason: str = "",
     details: dict[str, Any] | None = None,
+    to_state: CaseState | None = None,
 ) -> None:
+    """A line of the case's history (``to_state``: a state move, else an act in place)."""
     session.add(
         CaseEvent(
             case_id=case.id,
             kind=kind,
             from_state=case.state,
-            to_state=case.state,
+            to_state=to_state.value if to_state else case.state,
             actor=actor.ident if actor else SYSTEM,
             actor_name=actor.name if actor else "",
             reason=reason,
@@ -117,22 +120,19 @@ def move_case(
 ) -> None:
     """One legal state move, recorded with who, when and why."""
     check_case_move(case.state, target)
-    now = utcnow()
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            kind="transition",
-            from_state=case.state,
-            to_state=target.value,
-            actor=actor.ident if actor else SYSTEM,
-            actor_name=actor.name if actor else "",
-            reason=reason,
-            details=details or {},
-            at=now,
-        )
-    )
+    add_event(session, case, "transition", actor, reason, details, target)
     case.state = target.value
     touch(case)
+
+
+def notify_citizen(
+    session: AsyncSession, case: Case, kind: str, text: str, actor: Principal | None
+) -> None:
+    """Queue an SMS to the applicant (sent after the commit) and note it in the history."""
+    notify.queue_sms(session, case, kind, text)
+    add_event(
+        session, case, "notified", actor, kind, {"channel": "sms", "phone": case.phone_masked}
+    )
 
 
 def touch(case: Case) -> None:
@@ -379,6 +379,32 @@ async def get_case_for_work(services: Services, principal: Principal, case_id: i
         return await clear_view(session, services.settings, principal, case, "work")
 
 
+async def get_kiosk_cases(services: Services, principal: Principal) -> list[CaseView]:
+    """The cases of the kiosk's ticket in session, newest first (clear, audited: the
+    citizen reviews what they are applying for); none outside a session."""
+    async with services.db.transaction() as session:
+        ticket = await active_ticket(session, principal.ident)
+        if ticket is None or ticket.state != TicketState.IN_SESSION:
+            return []
+        cases = await session.scalars(
+            select(Case).where(Case.ticket_id == ticket.id).order_by(Case.id.desc())
+        )
+        return [
+            await clear_view(session, services.settings, principal, c, "citizen-review")
+            for c in cases
+        ]
+
+
+async def get_case_for_reader(services: Services, principal: Principal, case_id: int) -> CaseView:
+    """Supervision and audit: the case masked, the read itself recorded."""
+    async with services.db.transaction() as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            raise CaseNotFound({"case_id": case_id})
+        record(session, principal, "case.read", "case", case.id, {"number": case.number})
+        return await case_view(session, services.settings, case, clear=False, with_recordings=True)
+
+
 async def do_update_data(
     services: Services, principal: Principal, case_id: int, body: CaseDataPatch
 ) -> CaseView:
@@ -432,14 +458,11 @@ async def do_accept(services: Services, principal: Principal, case_id: int) -> C
         await start_round(session, case)
         item = await session.get(ServiceItem, case.service_item_code)
         name = item.name if item else case.service_item_code
-        notify.queue_sms(
-            session, case, "accepted", notify.accepted_text(services.settings, case, name),
-            principal.ident,
-        )  # fmt: skip
+        text = notify.accepted_text(services.settings, case, name)
+        notify_citizen(session, case, "accepted", text, principal)
         await emit_case_updated(session, out, case)
         view = await clear_view(session, services.settings, principal, case, "work")
-    await notify.send_queued(services, [case_id])
-    return view
+    return await notify.send_queued(services, view)
 
 
 async def do_withdraw(

@@ -6,15 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
 
 from cloudwindow.accounts.deps import client_ip, require
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
-from cloudwindow.audit.actions import record
 from cloudwindow.cases import actions, approvals, lookup, queries
-from cloudwindow.cases.errors import CaseNotFound
-from cloudwindow.cases.models import Case
 from cloudwindow.cases.schemas import (
     ApprovalDecision,
     CaseDataPatch,
@@ -32,8 +28,6 @@ from cloudwindow.cases.schemas import (
 )
 from cloudwindow.cases.states import CaseState
 from cloudwindow.pagination import IdPath, Page, PageParams, page_params
-from cloudwindow.queueing.queries import active_ticket
-from cloudwindow.queueing.states import TicketState
 from cloudwindow.services import Services, get_services
 
 router = APIRouter(prefix="/api", tags=["cases"])
@@ -114,21 +108,7 @@ async def desk_case_resubmit(
 @router.get("/kiosk/cases", response_model=KioskCases, operation_id="kiosk_cases")
 async def kiosk_cases(services: Svc, who: Kiosk) -> KioskCases:
     """The cases of this kiosk's session, for the citizen to review (clear, audited)."""
-    async with services.db.transaction() as session:
-        ticket = await active_ticket(session, who.ident)
-        if ticket is None or ticket.state != TicketState.IN_SESSION:
-            return KioskCases(cases=[])
-        cases = list(
-            await session.scalars(
-                select(Case).where(Case.ticket_id == ticket.id).order_by(Case.id.desc())
-            )
-        )
-        return KioskCases(
-            cases=[
-                await actions.clear_view(session, services.settings, who, c, "citizen-review")
-                for c in cases
-            ]
-        )
+    return KioskCases(cases=await actions.get_kiosk_cases(services, who))
 
 
 # Approver ------------------------------------------------------------------------------------
@@ -196,14 +176,7 @@ async def case_metrics(services: Svc, _: Reader) -> CaseMetrics:
 @router.get("/cases/{case_id}", response_model=CaseView, operation_id="case")
 async def case_detail(services: Svc, who: Reader, case_id: IdPath) -> CaseView:
     """One case, masked, with its history, approvals, notifications and recordings."""
-    async with services.db.transaction() as session:
-        case = await session.get(Case, case_id)
-        if case is None:
-            raise CaseNotFound({"case_id": case_id})
-        record(session, who, "case.read", "case", case.id, {"number": case.number})
-        return await queries.case_view(
-            session, services.settings, case, clear=False, with_recordings=True
-        )
+    return await actions.get_case_for_reader(services, who, case_id)
 
 
 # Approval chains -----------------------------------------------------------------------------

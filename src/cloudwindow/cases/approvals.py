@@ -28,6 +28,7 @@ from cloudwindow.cases.actions import (
     emit_case_updated,
     lock_case,
     move_case,
+    notify_citizen,
     touch,
 )
 from cloudwindow.cases.errors import (
@@ -253,10 +254,8 @@ async def do_decide(
                     {**details, "missing": list(body.missing)},
                 )  # fmt: skip
                 text = notify.returned_text(settings, case, body.missing)
-            notify.queue_sms(session, case, case.state, text, principal.ident)
+            notify_citizen(session, case, case.state, text, principal)
             notify_case = True
         await emit_case_updated(session, out, case)
         view = await clear_view(session, settings, principal, case, "approve")
-    if notify_case:
-        await notify.send_queued(services, [case_id])
-    return view
+    return await notify.send_queued(services, view) if notify_case else view

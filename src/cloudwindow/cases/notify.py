@@ -16,6 +16,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -23,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.cases.deadlines import CHINA
-from cloudwindow.cases.models import Case, CaseEvent, Notification
-from cloudwindow.cases.schemas import CaseRow, Receipt
+from cloudwindow.cases.models import Case, Notification
+from cloudwindow.cases.schemas import CaseRow, CaseView, Receipt
 from cloudwindow.config import Settings
 from cloudwindow.db import utcnow
 from cloudwindow.logs import get_logger
@@ -109,7 +110,7 @@ def rejected_text(settings: Settings, case: Case, item_name: str, reason: str) -
     return f"{_sign(settings)}您的办件{case.number}（{item_name}）未予许可，原因：{reason}。"
 
 
-def queue_sms(session: AsyncSession, case: Case, kind: str, text: str, actor: str) -> Notification:
+def queue_sms(session: AsyncSession, case: Case, kind: str, text: str) -> Notification:
     """Write the message for sending after the commit (see ``send_queued``)."""
     note = Notification(
         case_id=case.id,
@@ -121,27 +122,14 @@ def queue_sms(session: AsyncSession, case: Case, kind: str, text: str, actor: st
         created_at=utcnow(),
     )
     session.add(note)
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            kind="notified",
-            from_state=case.state,
-            to_state=case.state,
-            actor=actor,
-            actor_name="",
-            reason=kind,
-            details={"channel": "sms", "phone": case.phone_masked},
-            at=utcnow(),
-        )
-    )
     return note
 
 
-async def send_queued(services: Services, case_ids: Sequence[int]) -> None:
-    """Send the queued messages of these cases (after their change committed). A failure
-    is recorded on the row (``failed``, with the error) and never undoes the change."""
-    if not case_ids:
-        return
+async def send_queued(services: Services, view: CaseView) -> CaseView:
+    """Send the queued messages of the case (after its change committed) and return its
+    view with their outcome. A failure is recorded on the row (``failed``, with the
+    error) and never undoes the change."""
+    outcomes: dict[int, tuple[str, datetime | None]] = {}
     gateway = gateway_for(services.settings)
     keys = keyring_for(services.settings)
     async with services.db.read() as session:
@@ -149,7 +137,7 @@ async def send_queued(services: Services, case_ids: Sequence[int]) -> None:
             await session.execute(
                 select(Notification.id, Notification.text, Case.phone_cipher)
                 .join(Case, Case.id == Notification.case_id)
-                .where(Notification.case_id.in_(case_ids), Notification.state == "queued")
+                .where(Notification.case_id == view.id, Notification.state == "queued")
                 .order_by(Notification.id)
             )
         ).all()
@@ -172,6 +160,14 @@ async def send_queued(services: Services, case_ids: Sequence[int]) -> None:
             note.error = result.error[:300]
             note.state = "sent" if result.ok else "failed"
             note.sent_at = utcnow() if result.ok else None
+            outcomes[note.id] = (note.state, note.sent_at)
+    notes = [
+        n.model_copy(update={"state": outcomes[n.id][0], "sent_at": outcomes[n.id][1]})
+        if n.id in outcomes
+        else n
+        for n in view.notifications
+    ]
+    return view.model_copy(update={"notifications": notes})
 
 
 # Receipt -------------------------------------------------------------------------------------

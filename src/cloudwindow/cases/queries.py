@@ -435,8 +435,7 @@ def filtered(stmt: Select[Any], f: CaseFilter, today: date) -> Select[Any]:
     if f.agent_id is not None:
         stmt = stmt.where(Case.agent_id == f.agent_id)
     if f.q:
-        prefix = f.q.strip().upper().replace("%", "").replace("_", "")
-        stmt = stmt.where(Case.number.startswith(prefix))
+        stmt = stmt.where(Case.number.startswith(f.q.strip().upper(), autoescape=True))
     if f.overdue is not None:
         late = Case.state.in_([s.value for s in CASE_RUNNING]) & (Case.due_date < today)
         stmt = stmt.where(late if f.overdue else ~late | Case.due_date.is_(None))

@@ -15,6 +15,7 @@ from cloudwindow.catalog.actions import item_values
 from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
 from cloudwindow.catalog.schemas import ServiceItemCreate
 from cloudwindow.fleet.models import Seat, Site, Terminal
+from cloudwindow.sample.cases import load_sample_cases
 from cloudwindow.sample.generator import full_catalog
 from cloudwindow.services import Services
 
@@ -134,6 +135,7 @@ async def load_sample(
                     department_code=u.get("department_code"),
                 ),
             )
+        cases = await load_sample_cases(session, services) if with_items else 0
         counts = {
             "regions": len(data["regions"]),
             "departments": len(data["departments"]),
@@ -143,5 +145,6 @@ async def load_sample(
             "terminals": len(data["terminals"]),
             "seats": len(data["seats"]),
             "users": int(await session.scalar(select(func.count()).select_from(User)) or 0),
+            "cases": cases,
         }
     return counts
