@@ -784,6 +784,8 @@ def form_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FormCha
     for n, prop in b.items():
         if n not in a:
             out.append(FormChange(n, "added"))
+            if n in rb:
+                out.append(FormChange(n, "now-required"))
             continue
         before = a[n]
         for key, change in (

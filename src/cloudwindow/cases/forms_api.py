@@ -136,7 +136,7 @@ async def _names(services: Services, user_ids: set[int]) -> dict[int, str]:
         return {}
     async with services.db.read() as s:
         rows = await s.execute(select(User.id, User.display_name).where(User.id.in_(user_ids)))
-        return {uid: name for uid, name in rows.tuples()}
+        return {uid: name for uid, name in rows}
 
 
 def _row_out(item_code: str, row: FormVersion, names: dict[int, str]) -> FormOut:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cloudwindow.cases.deadlines import (
@@ -220,6 +220,7 @@ accepted_days = st.dates(min_value=date(2004, 1, 1), max_value=date(2025, 12, 31
 limits = st.integers(min_value=0, max_value=120)
 
 
+@settings(deadline=None)
 @given(accepted_days, st.integers(min_value=1, max_value=120))
 def test_due_date_is_a_working_day_after_acceptance(accepted: date, n: int) -> None:
     due = due_date(accepted, n)
@@ -228,21 +229,25 @@ def test_due_date_is_a_working_day_after_acceptance(accepted: date, n: int) -> N
     assert working_days_between(accepted, due) == n
 
 
+@settings(deadline=None)
 @given(accepted_days, limits)
 def test_due_date_grows_with_the_limit(accepted: date, n: int) -> None:
     assert due_date(accepted, n) < due_date(accepted, n + 1)
 
 
+@settings(deadline=None)
 @given(accepted_days, st.integers(min_value=0, max_value=30), limits)
 def test_due_date_is_monotone_in_the_acceptance_day(accepted: date, gap: int, n: int) -> None:
     assert due_date(accepted, n) <= due_date(accepted + timedelta(days=gap), n)
 
 
+@settings(deadline=None)
 @given(accepted_days, limits, limits)
 def test_limits_add_up(accepted: date, m: int, n: int) -> None:
     assert due_date(due_date(accepted, m), n) == due_date(accepted, m + n)
 
 
+@settings(deadline=None)
 @given(accepted_days, limits)
 def test_working_days_left_counts_down_to_zero(accepted: date, n: int) -> None:
     due = due_date(accepted, n)
@@ -250,6 +255,7 @@ def test_working_days_left_counts_down_to_zero(accepted: date, n: int) -> None:
     assert working_days_left(due, due) == 0
 
 
+@settings(deadline=None)
 @given(
     st.dates(min_value=date(2004, 3, 1), max_value=date(2026, 6, 30)),
     st.integers(min_value=-60, max_value=60),
@@ -264,6 +270,7 @@ def test_status_agrees_with_left_and_cutoff(due: date, offset: int, within: int)
     assert soon == (status is DeadlineStatus.DUE_SOON)
 
 
+@settings(deadline=None)
 @given(accepted_days, limits)
 def test_estimate_changes_nothing_inside_the_known_years(accepted: date, n: int) -> None:
     assert due_date(accepted, n, estimate=True) == due_date(accepted, n)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cloudwindow.cases.forms import (
@@ -115,6 +115,7 @@ _ID_BODIES = st.builds(
 )
 
 
+@settings(deadline=None)
 @given(_ID_BODIES, st.sampled_from("0123456789X"))
 def test_any_single_wrong_check_character_is_caught(body: str, other: str) -> None:
     good = body + resident_id_check_char(body)
@@ -123,6 +124,7 @@ def test_any_single_wrong_check_character_is_caught(body: str, other: str) -> No
         assert not is_resident_id(body + other)
 
 
+@settings(deadline=None)
 @given(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=10, max_size=10))
 def test_uscc_check_character_round_trip(tail: str) -> None:
     body = "913501" + "00" + tail[:9]
@@ -217,6 +219,7 @@ def test_every_sample_item_gets_a_publishable_form() -> None:
         assert "phone" in schema["required"], item.code  # the case lookup key
 
 
+@settings(deadline=None)
 @given(
     st.sets(st.sampled_from(["individual", "legal_person"]), min_size=1),
     st.lists(st.sampled_from(["授权委托书", "监护人身份证", "营业执照", "户口簿"]), max_size=4),
@@ -313,6 +316,7 @@ json_values = st.recursive(
 )
 
 
+@settings(deadline=None)
 @given(st.dictionaries(st.sampled_from([*GOOD, "remarks", "x"]), json_values))
 def test_validate_never_raises_and_names_only_real_keys(data: dict[str, Any]) -> None:
     for e in validate(PERSON_SCHEMA, data):
