@@ -53,6 +53,10 @@ sysdeps:
 	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto.*cjk" || { \
 	  echo "Installing chromium and fonts-noto-cjk with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	@# Sealed PDFs: a TrueType CJK font to embed, and poppler's pdfsig/pdffonts/pdftoppm for the tests
+	@fc-list 2>/dev/null | grep -qi "wqy-zenhei" && command -v pdfsig >/dev/null 2>&1 || { \
+	  echo "Installing fonts-wqy-zenhei and poppler-utils with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei poppler-utils >/dev/null; }
 
 openapi: install ## regenerate the API schema and the web client's types
 	$(BIN)/cloudwindow openapi var/openapi.json

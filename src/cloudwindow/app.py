@@ -53,6 +53,8 @@ from cloudwindow.recording.api import router as recording_router
 from cloudwindow.recording.jobs import RecordingJobs
 from cloudwindow.services import Services
 from cloudwindow.storage import FileStore
+from cloudwindow.trust.api import pages as trust_pages
+from cloudwindow.trust.api import router as trust_router
 
 log = get_logger(__name__)
 PACKAGE_STATIC = Path(__file__).parent / "static"
@@ -199,9 +201,11 @@ def create_app(
         cases_router,
         forms_router,
         case_materials_router,
+        trust_router,
     )
     for router in app.state.routers:
         app.include_router(router)
+    app.include_router(trust_pages)  # /verify/<id>: the public page the QR code opens
     # The gateway is served from the ASGI entry (CloudWindowApp); the route is also
     # registered, so the app's route table lists it.
     gateway = gateway_endpoint(dispatchers, presence, handshakes)

@@ -13,6 +13,7 @@ import typer
 
 from cloudwindow.config import Settings
 from cloudwindow.recording.cli import app as recording_app
+from cloudwindow.trust.cli import app as trust_app
 
 app = typer.Typer(
     help="CloudWindow 云窗口 — remote government service platform.",
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(user_app, name="user")
 app.add_typer(recording_app, name="recording")
+app.add_typer(trust_app, name="trust")
 
 T = TypeVar("T")
 

@@ -112,3 +112,7 @@ class Settings(BaseSettings):
     case_lookup_per_client: int = Field(default=30, ge=1)  # lookups per client address …
     case_lookup_per_number: int = Field(default=5, ge=1)  # … and per case number …
     case_lookup_window_seconds: int = Field(default=600, ge=1)  # … within this window
+    # Sealed result documents (trust/, docs/trust.md): the address printed in their QR
+    # codes (the public verification page), and the largest PDF accepted for verification
+    public_base_url: str = "http://127.0.0.1:8000"
+    document_verify_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

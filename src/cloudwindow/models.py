@@ -29,6 +29,7 @@ from cloudwindow.queueing.models import (
 )
 from cloudwindow.realtime.models import OutboxEvent, Presence
 from cloudwindow.recording.models import Recording, RecordingChunk, RecordingGrant
+from cloudwindow.trust.models import SealedDocument
 
 __all__ = [
     "AgentSkill",
@@ -61,6 +62,7 @@ __all__ = [
     "RecordingChunk",
     "RecordingGrant",
     "Region",
+    "SealedDocument",
     "Seat",
     "ServiceItem",
     "Site",

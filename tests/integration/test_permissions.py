@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from integration.cases_support import Desk, decide, new_kiosk, pending_step, session_ticket
+from integration.documents_support import sealed_receipt
 from integration.recording_support import served_ticket, start, webm
 from integration.wsclient import WsClient
 
@@ -387,12 +388,29 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         "/api/forms/preview",
         {"schema": _default_form(lv)["schema"], "data": {"phone": "13800138000"}},
     ),
+    # Sealed documents (trust/api.py)
+    ("get", "/api/desk/cases/{case_id}/documents"): lambda lv: (
+        f"/api/desk/cases/{_case(lv)}/documents",
+        None,
+    ),
+    ("get", "/api/desk/documents/{doc_id}/pdf"): lambda lv: (
+        f"/api/desk/documents/{sealed_receipt(lv)}/pdf",
+        None,
+    ),
+    ("get", "/api/approvals/documents/{doc_id}/pdf"): lambda lv: (
+        f"/api/approvals/documents/{sealed_receipt(lv)}/pdf",
+        None,
+    ),
 }
 PUBLIC = {
     ("post", "/api/auth/login"),
     ("post", "/api/devices/enroll"),
     ("get", "/api/recordings/{recording_id}/media"),  # by a playback grant (<video src>)
     ("post", "/api/case-lookup"),  # 办件查询: number + phone, rate-limited
+    ("post", "/api/case-lookup/documents"),  # a case's documents: number + phone, as lookup
+    ("get", "/api/public/documents/{doc_id}/pdf"),  # by document id + check code, rate-limited
+    ("get", "/api/public/documents/{doc_id}/verify"),  # 扫码验真, rate-limited
+    ("post", "/api/public/documents/verify"),  # 上传验真, rate-limited
 }
 
 

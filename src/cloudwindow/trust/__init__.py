@@ -1,0 +1,1 @@
+"""Trust services (issue 6): sealed, verifiable result documents — docs/trust.md."""
