@@ -13,7 +13,6 @@ the outbox. A client that missed some (a reconnect) re-joins and gets a snapshot
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import select
@@ -35,32 +34,12 @@ from cloudwindow.queueing.states import TicketState
 from cloudwindow.realtime.outbox import Event, unit_of_work
 from cloudwindow.services import Services
 
-_FORMS_CACHED = 256
 
-
-class _FormCache:
-    """Form versions never change (a change is a new version), so each node keeps the
-    schemas it has read: an edit then costs no extra query."""
-
-    def __init__(self) -> None:
-        self._forms: OrderedDict[int, FormVersion] = OrderedDict()
-
-    async def get(self, session: AsyncSession, form_version_id: int) -> FormVersion:
-        form = self._forms.get(form_version_id)
-        if form is None:
-            form = await session.get(FormVersion, form_version_id)
-            if form is None:
-                raise CaseNotFound({"form_version_id": form_version_id})
-            session.expunge(form)
-            self._forms[form_version_id] = form
-            while len(self._forms) > _FORMS_CACHED:
-                self._forms.popitem(last=False)
-        else:
-            self._forms.move_to_end(form_version_id)
-        return form
-
-
-forms = _FormCache()
+async def _form(session: AsyncSession, form_version_id: int) -> FormVersion:
+    form = await session.get(FormVersion, form_version_id)
+    if form is None:
+        raise CaseNotFound({"form_version_id": form_version_id})
+    return form
 
 
 def _check_caller(who: Principal) -> None:
@@ -101,7 +80,7 @@ async def get_snapshot(services: Services, who: Principal, case_id: int | None) 
         if case is None:
             raise CaseNotFound({"case_id": case_id})
         side = await session_side(session, who, case)
-        form = await forms.get(session, case.form_version_id)
+        form = await _form(session, case.form_version_id)
         item = await session.get(ServiceItem, case.service_item_code)
         record(
             session,
@@ -159,7 +138,7 @@ async def do_set_field(
             ticket = await session.get(Ticket, case.ticket_id) if case.ticket_id else None
             side = await session_side(session, who, case)
             assert ticket is not None  # a side implies its in-session ticket
-            form = await forms.get(session, case.form_version_id)
+            form = await _form(session, case.form_version_id)
             try:
                 changed = actions.apply_edits(
                     services.settings, case, form.schema, {name: value}, {name: base_rev}
