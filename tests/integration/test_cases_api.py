@@ -483,3 +483,50 @@ def test_realtime_case_updates_reach_agent_and_kiosk(live: LiveServer, desk: Des
     finally:
         agent_ws.close()
         kiosk_ws.close()
+
+
+def test_returned_case_continues_in_a_new_session(live: LiveServer) -> None:
+    phone = "13566667777"
+    first = Desk(live)
+    case = first.ready(phone=phone)
+    accepted = first.accept(case["id"]).json()
+    with live.as_user("approver") as approver:
+        r = decide(
+            approver, case["id"], pending_step(accepted), "return",
+            reason="申请表签名缺失", missing=["申请人签名"],
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+    later = Desk(live, "agent03")  # another day, another kiosk, another agent
+    try:
+        url = f"/api/desk/cases/{case['id']}/attach"
+        # Still in the first session: not movable.
+        r = later.agent.post(url, json={"ticket_id": later.ticket, "phone": phone})
+        assert r.status_code == 409 and r.json()["error_id"] == "case-in-another-session"
+        end_session(live, first.ticket)
+        for wrong in ({}, {"phone": "13566667778"}):
+            r = later.agent.post(url, json={"ticket_id": later.ticket, **wrong})
+            assert r.status_code == 404 and r.json()["error_id"] == "case-not-found"
+        r = later.agent.post(url, json={"ticket_id": later.ticket, "phone": phone})
+        assert r.status_code == 200, r.text
+        moved = r.json()
+        assert moved["ticket_id"] == later.ticket and moved["data_clear"] is True
+        assert moved["events"][-1]["kind"] == "attached"
+        # The new kiosk reviews it; the first agent no longer works on it.
+        assert [c["id"] for c in later.kiosk.get("/api/kiosk/cases").json()["cases"]] == [
+            case["id"]
+        ]
+        r = first.agent.patch(
+            f"/api/desk/cases/{case['id']}/data", json={"values": {"remarks": "旧坐席"}}
+        )
+        assert r.status_code == 404
+        r = later.agent.patch(
+            f"/api/desk/cases/{case['id']}/data", json={"values": {"remarks": "已补签名"}}
+        )
+        assert r.status_code == 200 and r.json()["confirmed"] is False
+        assert later.confirm(case["id"])["type"] == "case.confirmed"
+        r = later.agent.post(f"/api/desk/cases/{case['id']}/resubmit", json={"note": "已补正"})
+        assert r.status_code == 200 and r.json()["state"] == "under_approval"
+        assert r.json()["agent"]["id"] == user_id(live, "agent03")
+    finally:
+        first.close()
+        later.close()

@@ -12,7 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
-from integration.cases_support import Desk, decide, new_kiosk, pending_step, session_ticket
+from integration.cases_support import (
+    Desk,
+    decide,
+    end_session,
+    new_kiosk,
+    pending_step,
+    session_ticket,
+)
 from integration.documents_support import sealed_receipt
 from integration.recording_support import served_ticket, start, webm
 from integration.wsclient import WsClient
@@ -285,6 +292,7 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         f"/api/desk/cases/{_case(lv, 'returned')}/resubmit",
         {"note": "已补正"},
     ),
+    ("post", "/api/desk/cases/{case_id}/attach"): lambda lv: _attach(lv),
     ("get", "/api/kiosk/cases"): lambda lv: ("/api/kiosk/cases", None),
     ("get", "/api/approvals"): lambda lv: ("/api/approvals", None),
     ("get", "/api/approvals/{case_id}"): lambda lv: (
@@ -481,6 +489,25 @@ def _approve(live: LiveServer) -> tuple[str, Any]:
             f"/api/approvals/{case['id']}/decision",
             {"approval_id": pending_step(accepted), "decision": "approve"},
         )
+    finally:
+        desk.close()
+
+
+def _attach(live: LiveServer) -> tuple[str, Any]:
+    """A case of agent01 returned for correction after its session ended, and a new
+    session of agent01 to continue it in."""
+    desk = Desk(live)
+    try:
+        case = desk.ready()
+        accepted = desk.accept(case["id"]).json()
+        with live.as_user("approver") as approver:
+            r = decide(
+                approver, case["id"], pending_step(accepted), "return",
+                reason="权限测试", missing=["居民身份证"],
+            )  # fmt: skip
+            assert r.status_code == 200, r.text
+        end_session(live, desk.ticket)
+        return f"/api/desk/cases/{case['id']}/attach", {"ticket_id": _kiosk_desk(live)}
     finally:
         desk.close()
 

@@ -8,6 +8,7 @@ and the second sees the first's result. SQLite (one node) serialises writers any
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from cloudwindow.accounts.principal import Principal
 from cloudwindow.audit.actions import record
 from cloudwindow.cases import assist, deadlines, forms, formstore, notify
 from cloudwindow.cases.errors import (
+    CaseInAnotherSession,
     CaseNotFound,
     FieldConflict,
     FormInvalid,
@@ -39,7 +41,7 @@ from cloudwindow.cases.queries import (
     pii_purpose,
     readiness,
 )
-from cloudwindow.cases.schemas import CaseDataPatch, CaseOpen, CaseView
+from cloudwindow.cases.schemas import CaseAttach, CaseDataPatch, CaseOpen, CaseView
 from cloudwindow.cases.states import CASE_EDITABLE, CaseState, StepState, check_case_move
 from cloudwindow.catalog.models import ServiceItem
 from cloudwindow.config import Settings
@@ -487,5 +489,47 @@ async def do_resubmit(
         move_case(session, case, CaseState.RESUBMITTED, principal, note or "补正后重新提交")
         case.correction = None
         await start_round(session, case)
+        await emit_case_updated(session, out, case)
+        return await clear_view(session, services.settings, principal, case, "work")
+
+
+async def do_attach(
+    services: Services, principal: Principal, case_id: int, body: CaseAttach
+) -> CaseView:
+    """续办: the citizen is back (a new session) for a case returned for correction, or a
+    draft whose session ended; the case moves to the new session so its kiosk can review,
+    confirm and capture again. Proof that it is theirs: the applicant's phone number
+    (compared by blind index), unless the caller is the agent who had the case."""
+    async with unit_of_work(services) as (session, out):
+        case = await lock_case(session, case_id)
+        if case is None:
+            raise CaseNotFound({"case_id": case_id})
+        ticket = await session.get(Ticket, body.ticket_id)
+        if (
+            ticket is None
+            or ticket.state != TicketState.IN_SESSION
+            or ticket.agent_id != principal.id
+        ):
+            raise TicketNotServed(body.ticket_id)
+        keys = keyring_for(services.settings)
+        phone = normalize_phone(body.phone or "") or (body.phone or "")
+        given = keys.blind_index(phone, PHONE_INDEX)
+        owns = case.agent_id == principal.id or (
+            case.phone_index is not None
+            and hmac.compare_digest(case.phone_index.encode(), given.encode())
+        )
+        if not owns:
+            raise CaseNotFound({"case_id": case_id})
+        if case.state not in CASE_EDITABLE:
+            raise assist.CaseNotEditable(case.state)
+        old = await session.get(Ticket, case.ticket_id) if case.ticket_id else None
+        if old is not None and old.id != ticket.id and old.state == TicketState.IN_SESSION:
+            raise CaseInAnotherSession(case.id)
+        previous = {"ticket_id": case.ticket_id, "agent_id": case.agent_id}
+        case.ticket_id, case.agent_id = ticket.id, principal.id
+        touch(case)
+        add_event(
+            session, case, "attached", principal, "续办", {**previous, "to_ticket": ticket.id}
+        )
         await emit_case_updated(session, out, case)
         return await clear_view(session, services.settings, principal, case, "work")

@@ -13,6 +13,7 @@ from cloudwindow.accounts.principal import Principal
 from cloudwindow.cases import actions, approvals, lookup, queries
 from cloudwindow.cases.schemas import (
     ApprovalDecision,
+    CaseAttach,
     CaseDataPatch,
     CaseMetrics,
     CaseOpen,
@@ -102,6 +103,16 @@ async def desk_case_resubmit(
 ) -> CaseView:
     """补正后重新提交 a case returned for correction."""
     return await actions.do_resubmit(services, who, case_id, body.note)
+
+
+@router.post(
+    "/desk/cases/{case_id}/attach", response_model=CaseView, operation_id="desk_case_attach"
+)
+async def desk_case_attach(
+    services: Svc, who: Worker, case_id: IdPath, body: CaseAttach
+) -> CaseView:
+    """续办: bring a returned case (or an orphaned draft) into the session served now."""
+    return await actions.do_attach(services, who, case_id, body)
 
 
 # Kiosk ---------------------------------------------------------------------------------------

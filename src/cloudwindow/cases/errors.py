@@ -26,6 +26,16 @@ class TicketNotServed(CloudWindowError):
         super().__init__({"ticket_id": ticket_id})
 
 
+class CaseInAnotherSession(CloudWindowError):
+    error_id = "case-in-another-session"
+    status_code = 409
+    message_zh = "该办件正在另一个会话中办理"
+    message_en = "This case is being worked on in another session"
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__({"case_id": case_id})
+
+
 class FormInvalid(CloudWindowError):
     error_id = "case-form-invalid"
     status_code = 422

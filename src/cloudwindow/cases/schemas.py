@@ -37,6 +37,15 @@ class CaseResubmit(InputModel):
     note: Text500 = ""
 
 
+class CaseAttach(InputModel):
+    """Bring a case (returned for correction, or a draft whose session ended) into the
+    session the agent serves now. ``phone``: the applicant's number, as the citizen says
+    it — needed unless the caller is the agent who had the case."""
+
+    ticket_id: Id
+    phone: Annotated[str, StringConstraints(max_length=24)] | None = None
+
+
 class CaseAccept(InputModel):
     pass
 
