@@ -330,17 +330,19 @@ async def check_ready(session: AsyncSession, settings: Settings, case: Case) -> 
     return ready
 
 
+async def served_ticket(session: AsyncSession, principal: Principal, ticket_id: int) -> Ticket:
+    """The ticket, if the caller is serving it right now; else ``case-ticket-not-served``."""
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None or ticket.state != TicketState.IN_SESSION or ticket.agent_id != principal.id:
+        raise TicketNotServed(ticket_id)
+    return ticket
+
+
 # Actions -------------------------------------------------------------------------------------
 async def do_open_case(services: Services, principal: Principal, body: CaseOpen) -> CaseView:
     """开立办件: in a session the agent serves, for the ticket's item or another one."""
     async with unit_of_work(services) as (session, out):
-        ticket = await session.get(Ticket, body.ticket_id)
-        if (
-            ticket is None
-            or ticket.state != TicketState.IN_SESSION
-            or ticket.agent_id != principal.id
-        ):
-            raise TicketNotServed(body.ticket_id)
+        ticket = await served_ticket(session, principal, body.ticket_id)
         code = body.service_item_code or ticket.service_item_code
         item = await session.get(ServiceItem, code)
         if item is None or not item.active:
@@ -504,13 +506,7 @@ async def do_attach(
         case = await lock_case(session, case_id)
         if case is None:
             raise CaseNotFound({"case_id": case_id})
-        ticket = await session.get(Ticket, body.ticket_id)
-        if (
-            ticket is None
-            or ticket.state != TicketState.IN_SESSION
-            or ticket.agent_id != principal.id
-        ):
-            raise TicketNotServed(body.ticket_id)
+        ticket = await served_ticket(session, principal, body.ticket_id)
         keys = keyring_for(services.settings)
         phone = normalize_phone(body.phone or "") or (body.phone or "")
         given = keys.blind_index(phone, PHONE_INDEX)
