@@ -49,7 +49,11 @@ def case_live(tmp_path: Path) -> Iterator[LiveServer]:
     url = make_database_url("sqlite", tmp_path)
     prepare_database(url, tmp_path)
     server = start_server(settings_for(url, tmp_path, queue_tick_seconds=0.3))
+    # Five pages with live video on a small shared machine: give each step more than the
+    # default 5 s to show (a wrong page still fails, only later).
+    expect.set_options(timeout=15_000)
     yield server
+    expect.set_options(timeout=5_000)
     server.stop()
 
 
@@ -152,7 +156,7 @@ def test_case_from_session_to_approval_and_lookup(
     # 云端批: the approver of 区社保局 returns it: the ID card copy is not legible.
     console = page_for(media_browser, 1400, 900)
     login(console, case_live, "approver")
-    expect(console.get_by_test_id("approvals-page")).to_be_visible()
+    expect(console.get_by_test_id("approvals-page")).to_be_visible(timeout=20_000)
     console.get_by_test_id(f"approval-open-{number}").click()
     expect(console.get_by_test_id("case-detail")).to_have_attribute("data-state", "under_approval")
     expect(console.locator('[data-test="case-detail-material-M02"] img')).to_be_visible()
@@ -160,7 +164,7 @@ def test_case_from_session_to_approval_and_lookup(
     snap(console, "10-approver-case")
     console.get_by_test_id("approval-decision-return").click()
     console.get_by_test_id("approval-missing-M02").click()
-    console.get_by_test_id("approval-reason").locator("textarea").fill("身份证照片反光，号码看不清")
+    console.get_by_test_id("approval-reason").fill("身份证照片反光，号码看不清")
     snap(console, "11-approver-returning")
     console.get_by_test_id("approval-submit").click()
     expect(console.get_by_test_id("case-detail")).to_have_attribute("data-state", "returned")

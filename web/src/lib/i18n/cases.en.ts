@@ -107,7 +107,7 @@ const casesEn: typeof casesZhCN = {
     keepMine: 'Use mine',
     keepTheirs: "Keep citizen's",
     confirmation: 'Citizen confirmation',
-    confirmed: 'Confirmed by the citizen (revision {rev})',
+    confirmed: 'Checked and confirmed by the citizen on the kiosk',
     notConfirmed: 'Waiting for the citizen to check the form on the kiosk and tap "Confirm"',
     confirmStale: 'Changed after the confirmation: the citizen must confirm again',
     requestConfirm: 'Ask the citizen to confirm',

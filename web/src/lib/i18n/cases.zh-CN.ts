@@ -106,7 +106,7 @@ const casesZhCN = {
     keepMine: '用我的',
     keepTheirs: '用群众的',
     confirmation: '群众确认',
-    confirmed: '群众已确认（第 {rev} 版）',
+    confirmed: '群众已在终端核对确认',
     notConfirmed: '等待群众在终端上核对并点击“确认无误”',
     confirmStale: '确认后内容又有修改，需群众重新确认',
     requestConfirm: '请群众核对确认',
