@@ -198,6 +198,7 @@ const casesEn: typeof casesZhCN = {
     rejected: 'Rejected',
     returned: 'Returned for correction',
     notYourStep: "The case is not at your department's step",
+    finished: 'Approval of this case is over ({state})',
     departmentLabel: 'Department: {name}',
     noDepartment: 'This account has no department and cannot approve',
     openImage: 'Open image',

@@ -195,6 +195,7 @@ const casesZhCN = {
     rejected: '已决定不予许可',
     returned: '已退回补正',
     notYourStep: '该办件当前不在本部门的审批环节',
+    finished: '本办件审批已结束（{state}）',
     departmentLabel: '本部门：{name}',
     noDepartment: '当前账号未设置所属部门，无法审批',
     openImage: '查看大图',
