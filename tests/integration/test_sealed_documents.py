@@ -136,7 +136,7 @@ def test_chinese_text_font_and_seal_render(
         check=True,
     )
     page = Image.open(tmp_path / "page.png").convert("RGB")
-    pixels = list(page.getdata())
+    pixels = list(page.get_flattened_data())
     dark = sum(1 for r, g, b in pixels if r < 100 and g < 100 and b < 100)
     red = sum(1 for r, g, b in pixels if r > 180 and g < 90 and b < 90)
     assert dark > 2000, dark  # text, table and QR code are drawn

@@ -288,6 +288,14 @@ def import_pkcs12(
         raise SealImportFailed({"reason": "no RSA/EC key with a certificate"})
     if cert.not_valid_after_utc < _now():
         raise SealImportFailed({"reason": "certificate expired"})
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        seal_usage = usage.content_commitment
+    except x509.ExtensionNotFound:
+        seal_usage = False
+    if not seal_usage:
+        # PAdES validators (pyHanko's default policy) require non-repudiation on a seal.
+        raise SealImportFailed({"reason": "certificate lacks the non-repudiation key usage"})
     chain = list(extra or [])
     key_path, cert_path, chain_path = _seal_paths(settings, department_code)
     _write_private(key_path, _key_pem(settings, key), exclusive=False)

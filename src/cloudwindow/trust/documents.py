@@ -101,28 +101,17 @@ async def _issue(
     code = rules.new_check_code()
     now = utcnow()
     verify_url = rules.verify_url(settings.public_base_url, doc_id, code)
-    if kind == RECEIPT:
-        content = rules.receipt_content(
-            case,
-            facts.item_name,
-            facts.department,
-            facts.id_number_masked,
-            now,
-            doc_id,
-            code,
-            verify_url,
-        )
-    else:
-        content = rules.decision_content(
-            case,
-            facts.item_name,
-            facts.department,
-            facts.id_number_masked,
-            now,
-            doc_id,
-            code,
-            verify_url,
-        )
+    issue = rules.Issue(
+        case,
+        facts.item_name,
+        facts.department,
+        facts.id_number_masked,
+        now,
+        doc_id,
+        code,
+        verify_url,
+    )
+    content = rules.receipt_content(issue) if kind == RECEIPT else rules.decision_content(issue)
     dept = facts.department
     # Key generation, layout and hashing are CPU work: off the event loop.
     seal = await asyncio.to_thread(seal_for, settings, dept.code, dept.name)
@@ -195,8 +184,19 @@ async def list_for_agent(services: Services, who: Principal, case_id: int) -> li
         return [_row(d) for d in docs]
 
 
-async def _download(services: Services, doc: SealedDocument) -> tuple[SealedDocument, bytes]:
+async def _download(
+    session: AsyncSession,
+    services: Services,
+    who: Principal | None,
+    doc: SealedDocument,
+    **details: str,
+) -> tuple[SealedDocument, bytes]:
+    """Read the file and write the audit row in the caller's transaction: if the read
+    fails, no audit row; if the audit cannot be written, the bytes are not returned."""
     data = await asyncio.to_thread(services.files.read, doc.file_key)
+    info = {"case_id": doc.case_id, "kind": doc.kind, **details}
+    record(session, who, "document.download", "sealed_document", doc.id, info)
+    await session.flush()
     return doc, data
 
 
@@ -208,15 +208,7 @@ async def download_for_agent(
         case = await session.get(Case, doc.case_id) if doc is not None else None
         if doc is None or case is None or case.agent_id != who.id:
             raise DocumentUnknown()
-        record(
-            session,
-            who,
-            "document.download",
-            "sealed_document",
-            doc.id,
-            {"case_id": doc.case_id, "kind": doc.kind, "via": "desk"},
-        )
-        return await _download(services, doc)
+        return await _download(session, services, who, doc, via="desk")
 
 
 async def download_for_approver(
@@ -237,15 +229,7 @@ async def download_for_approver(
         )
         if doc is None or step is None:
             raise DocumentUnknown()
-        record(
-            session,
-            who,
-            "document.download",
-            "sealed_document",
-            doc.id,
-            {"case_id": doc.case_id, "kind": doc.kind, "via": "approval"},
-        )
-        return await _download(services, doc)
+        return await _download(session, services, who, doc, via="approval")
 
 
 async def _rate(session: AsyncSession, services: Services, client: str) -> None:
@@ -275,15 +259,7 @@ async def download_public(
         await _rate(session, services, client)
     async with services.db.transaction() as session:
         doc = await _by_code(session, doc_id, code)
-        record(
-            session,
-            None,
-            "document.download",
-            "sealed_document",
-            doc.id,
-            {"case_id": doc.case_id, "kind": doc.kind, "via": "check-code", "client": client},
-        )
-        return await _download(services, doc)
+        return await _download(session, services, None, doc, via="check-code", client=client)
 
 
 async def documents_by_lookup(
