@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from integration.cases_support import (
+from integration.cases_support import (, jpeg, new_kiosk, session_ticket
     Desk,
     decide,
     end_session,
@@ -409,6 +409,35 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         f"/api/approvals/documents/{sealed_receipt(lv)}/pdf",
         None,
     ),
+    # Case materials (cases/materials_api.py)
+    ("post", "/api/desk/cases/{case_id}/capture-requests"): lambda lv: (
+        f"/api/desk/cases/{_case(lv)}/capture-requests",
+        {"material_code": "M02"},
+    ),
+    ("post", "/api/desk/cases/{case_id}/materials"): lambda lv: (
+        f"/api/desk/cases/{_case(lv)}/materials?material_code=M01",
+        "JPEG",
+    ),
+    ("post", "/api/kiosk/cases/{case_id}/materials"): lambda lv: (
+        f"/api/kiosk/cases/{_kiosk_case(lv)}/materials?material_code=M02",
+        "JPEG",
+    ),
+    ("post", "/api/desk/cases/{case_id}/materials/{material_id}/decision"): lambda lv: (
+        f"/api/desk/cases/{_material(lv)}/decision",
+        {"status": "accepted"},
+    ),
+    ("get", "/api/desk/cases/{case_id}/materials/{material_id}/file"): lambda lv: (
+        f"/api/desk/cases/{_material(lv)}/file",
+        None,
+    ),
+    ("get", "/api/approvals/{case_id}/materials/{material_id}/file"): lambda lv: (
+        f"/api/approvals/{_material(lv, 'accepted')}/file",
+        None,
+    ),
+    ("get", "/api/cases/{case_id}/materials/{material_id}/file"): lambda lv: (
+        f"/api/cases/{_material(lv)}/file",
+        None,
+    ),
 }
 PUBLIC = {
     ("post", "/api/auth/login"),
@@ -515,7 +544,7 @@ def _attach(live: LiveServer) -> tuple[str, Any]:
 def _callback(live: LiveServer, claim: bool = False) -> int:
     """A fresh callback request (social security: agent01's group), claimed by agent01
     when ``claim`` (so agent01, the claimer, and supervisors may act on it)."""
-    kiosk = WsClient(live.url, _device_token(live))
+    kiosk = WsClient(live.url, new_kiosk(live)[0])
     try:
         reply = kiosk.request(
             "callback.request", {"service_item_code": "440118-GG-0002", "phone": "13812345678"}
@@ -536,7 +565,7 @@ def _appointment(live: LiveServer) -> int:
             "/api/skill-groups/tax/appointment-policy",
             json={"slot_minutes": 30, "capacity": 500, "days_ahead": 7},
         )
-    kiosk = WsClient(live.url, _device_token(live))
+    kiosk = WsClient(live.url, new_kiosk(live)[0])
     try:
         item = "440118-GG-0002"
         with _admin(live) as a:
@@ -607,6 +636,10 @@ def _finished_recording(live: LiveServer) -> int:
 
 
 def _send(client: httpx.Client, method: str, path: str, body: Any) -> httpx.Response:
+    if body == "JPEG":
+        return client.post(
+            path, content=jpeg(), headers={"Content-Type": "application/octet-stream"}
+        )
     if body == "CHUNK":
         return client.put(path, content=webm(2.0))
     if body == "FILE":
@@ -633,11 +666,40 @@ def _exported_catalog(live: LiveServer) -> None:
             _CSV.append(a.get("/api/service-items/export", params={"format": "csv"}).content)
 
 
+def _kiosk_case(live: LiveServer) -> int:
+    """A draft case in a session of the kiosk last enrolled by ``_device_token`` (the one
+    making the request in the kiosk's row of the matrix), served by agent01."""
+    key = _LAST_KIOSK.get(live.url) or new_kiosk(live)[1]
+    with live.as_user("agent01") as agent:
+        r = agent.post("/api/desk/cases", json={"ticket_id": session_ticket(live, key)})
+        assert r.status_code == 201, r.text
+        return int(r.json()["id"])
+
+
+def _material(live: LiveServer, state: str = "draft") -> str:
+    """``<case id>/materials/<material id>``: a file of a case of agent01 in ``state``."""
+    case_id = _case(live, state)
+    with live.as_user("agent01") as agent:
+        if state == "draft":
+            r = agent.post(
+                f"/api/desk/cases/{case_id}/materials",
+                params={"material_code": "M01"},
+                content=jpeg(),
+                headers={"Content-Type": "application/octet-stream"},
+            )
+            assert r.status_code == 201, r.text
+            return f"{case_id}/materials/{r.json()['id']}"
+        materials = agent.get(f"/api/desk/cases/{case_id}").json()["materials"]
+        return f"{case_id}/materials/{materials[0]['id']}"
+
+
+_LAST_KIOSK: dict[str, str] = {}
+
+
 def _device_token(live: LiveServer) -> str:
-    with live.client() as c:
-        r = c.post("/api/devices/enroll", json={"code": _enroll_code(live)})
-        assert r.status_code == 201
-        return str(r.json()["credential"])
+    token, key = new_kiosk(live)
+    _LAST_KIOSK[live.url] = key
+    return token
 
 
 def test_every_operation_is_in_the_matrix_table(live: LiveServer) -> None:
