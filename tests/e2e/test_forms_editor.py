@@ -4,6 +4,8 @@ publishes version 1, which the API then serves."""
 
 from __future__ import annotations
 
+import re
+
 from e2e.test_console import login
 from playwright.sync_api import Page, expect
 
@@ -61,7 +63,7 @@ def test_admin_edits_previews_and_publishes_a_form(page: Page, live: LiveServer)
     # Add a required field to the last section and give it a title.
     page.get_by_test_id("fe-add-details").click()
     new_field = page.get_by_test_id("fe-field-field_6")
-    new_field.get_by_test_id("fe-title").locator("input").fill("家庭人口数")
+    new_field.get_by_test_id("fe-title").fill("家庭人口数")  # el-input puts it on <input>
     new_field.get_by_test_id("fe-required").click()
     expect(preview.get_by_test_id("form-field-field_6")).to_contain_text("家庭人口数")
     expect(
@@ -71,12 +73,21 @@ def test_admin_edits_previews_and_publishes_a_form(page: Page, live: LiveServer)
     shot(page, "console-forms-editor")
 
     page.get_by_test_id("forms-publish").click()
-    page.get_by_test_id("forms-publish-note").locator("input").fill("新增家庭人口数")
+    page.get_by_test_id("forms-publish-note").fill("新增家庭人口数")
     page.get_by_test_id("forms-publish-confirm").click()
     expect(page.get_by_test_id("forms-current-version")).to_have_text("当前：第 1 版")
-    expect(status).to_contain_text("field_6 新增")
+    expect(status).to_contain_text("家庭人口数（field_6）新增")
     expect(page.get_by_test_id("forms-dirty")).to_have_count(0)
     shot(page, "console-forms-published")
+
+    # The preview as the kiosk shows it: touch size, personal data masked.
+    preview.get_by_test_id("form-field-phone").locator("input").fill("13800138000")
+    preview.get_by_text("遮盖个人信息").click()
+    preview.get_by_text("触屏大字").click()
+    expect(preview.get_by_test_id("form-field-phone")).to_contain_text("138****8000")
+    expect(preview.get_by_test_id("form-field-phone").locator("input")).to_have_count(0)
+    expect(preview.get_by_test_id("schema-form")).to_have_class(re.compile("sf--large"))
+    shot(page, "console-forms-preview-kiosk")
 
     with live.as_user("admin") as admin:
         form = admin.get(f"/api/service-items/{code}/form").json()
