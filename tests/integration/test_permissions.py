@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from integration.cases_support import (, jpeg, new_kiosk, session_ticket
+from integration.cases_support import (
     Desk,
     decide,
     end_session,
+    jpeg,
     new_kiosk,
     pending_step,
     session_ticket,
@@ -396,19 +397,6 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         "/api/forms/preview",
         {"schema": _default_form(lv)["schema"], "data": {"phone": "13800138000"}},
     ),
-    # Sealed documents (trust/api.py)
-    ("get", "/api/desk/cases/{case_id}/documents"): lambda lv: (
-        f"/api/desk/cases/{_case(lv)}/documents",
-        None,
-    ),
-    ("get", "/api/desk/documents/{doc_id}/pdf"): lambda lv: (
-        f"/api/desk/documents/{sealed_receipt(lv)}/pdf",
-        None,
-    ),
-    ("get", "/api/approvals/documents/{doc_id}/pdf"): lambda lv: (
-        f"/api/approvals/documents/{sealed_receipt(lv)}/pdf",
-        None,
-    ),
     # Case materials (cases/materials_api.py)
     ("post", "/api/desk/cases/{case_id}/capture-requests"): lambda lv: (
         f"/api/desk/cases/{_case(lv)}/capture-requests",
@@ -436,6 +424,19 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ),
     ("get", "/api/cases/{case_id}/materials/{material_id}/file"): lambda lv: (
         f"/api/cases/{_material(lv)}/file",
+        None,
+    ),
+    # Sealed documents (trust/api.py)
+    ("get", "/api/desk/cases/{case_id}/documents"): lambda lv: (
+        f"/api/desk/cases/{_case(lv)}/documents",
+        None,
+    ),
+    ("get", "/api/desk/documents/{doc_id}/pdf"): lambda lv: (
+        f"/api/desk/documents/{sealed_receipt(lv)}/pdf",
+        None,
+    ),
+    ("get", "/api/approvals/documents/{doc_id}/pdf"): lambda lv: (
+        f"/api/approvals/documents/{sealed_receipt(lv)}/pdf",
         None,
     ),
 }
