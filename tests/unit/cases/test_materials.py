@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from cloudwindow.cases.materials import (
@@ -195,3 +197,38 @@ def test_framing_guides() -> None:
     page = framing_guide("社会保障卡补换申请表")
     assert page["aspect_ratio"] == pytest.approx(0.707, abs=0.001)
     assert "社会保障卡补换申请表" in page["hint_zh"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 1600),
+    st.integers(1, 1600),
+    st.sampled_from(["RGB", "RGBA", "L", "LA", "P", "1", "CMYK", "I;16"]),
+    st.sampled_from(["PNG", "JPEG", "WEBP"]),
+    st.sampled_from([None, 1, 3, 6, 8]),
+)
+def test_any_image_comes_out_as_a_bare_jpeg_within_the_limits(
+    width: int, height: int, mode: str, fmt: str, orientation: int | None
+) -> None:
+    img = Image.new(mode, (width, height))
+    if fmt == "JPEG" and img.mode not in ("RGB", "L", "CMYK"):
+        img = img.convert("RGB")
+    if fmt == "WEBP" and img.mode not in ("RGB", "RGBA"):
+        img = img.convert("RGBA")
+    if fmt == "PNG" and img.mode == "CMYK":
+        img = img.convert("RGB")
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    buf = io.BytesIO()
+    img.save(buf, fmt, exif=exif.tobytes())
+    out = reencode_image(io.BytesIO(buf.getvalue()), LIMITS)
+    turned = orientation in (6, 8)
+    expect = (height, width) if turned else (width, height)
+    scale = min(1.0, LIMITS.max_side / max(expect))
+    with Image.open(io.BytesIO(out.data)) as again:
+        assert again.format == "JPEG" and again.mode in ("RGB", "L")
+        assert len(again.getexif()) == 0 and "icc_profile" not in again.info
+        assert max(again.size) <= LIMITS.max_side
+        assert abs(again.size[0] - expect[0] * scale) <= 1
+        assert abs(again.size[1] - expect[1] * scale) <= 1
