@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from integration.cases_support import Desk, decide, pending_step
+from integration.cases_support import Desk, decide, new_kiosk, pending_step
 
 from conftest import (
     LiveServer,
@@ -87,6 +87,9 @@ def test_wrong_phone_looks_exactly_like_no_such_case(live: LiveServer) -> None:
     d = Desk(live)
     try:
         draft = d.fill(d.open(), phone=phone)  # drafts are not found either
+        gone = d.fill(d.open(), phone=phone)  # nor drafts withdrawn before acceptance
+        r = d.agent.post(f"/api/desk/cases/{gone['id']}/withdraw", json={"reason": "不办了"})
+        assert r.status_code == 200
     finally:
         d.close()
     with live.client() as anon:
@@ -94,7 +97,8 @@ def test_wrong_phone_looks_exactly_like_no_such_case(live: LiveServer) -> None:
         missing = lookup(anon, "CW20990101-000001", phone)
         garbage = lookup(anon, "not a number", "nonsense")
         hidden = lookup(anon, draft["number"], phone)
-    for r in (wrong, missing, garbage, hidden):
+        withdrawn = lookup(anon, gone["number"], phone)
+    for r in (wrong, missing, garbage, hidden, withdrawn):
         assert r.status_code == 404
         assert r.json() == wrong.json()
         assert set(r.headers) - {"date", "content-length"} == set(wrong.headers) - {
@@ -120,3 +124,10 @@ def test_rate_limits_per_case_number_and_per_client(limited: LiveServer) -> None
         # the refused one above did not count).
         codes = [lookup(anon, f"CW20990101-{n:06d}", phone).status_code for n in range(1, 6)]
         assert codes == [404, 404, 404, 429, 429]
+    # A kiosk sending its device credential counts as itself, not as the shared address
+    # (a community hall behind NAT); a made-up credential does not escape the limit.
+    token, _ = new_kiosk(limited)
+    with limited.client(token) as kiosk:
+        assert lookup(kiosk, "CW20990101-000009", phone).status_code == 404
+    with limited.client("cwd_not-a-real-credential") as forger:
+        assert lookup(forger, "CW20990101-000010", phone).status_code == 429

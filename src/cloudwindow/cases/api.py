@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials
 
-from cloudwindow.accounts.deps import client_ip, require
+from cloudwindow.accounts.deps import bearer, client_ip, require
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.cases import actions, approvals, lookup, queries
@@ -228,6 +229,14 @@ async def approval_chain_set(
         429: {"description": "Rate limited"},
     },
 )
-async def case_lookup(services: Svc, request: Request, body: LookupRequest) -> LookupView:
-    """办件查询 by case number + phone (public; rate-limited; silent on a wrong phone)."""
-    return await lookup.do_lookup(services, client_ip(request), body)
+async def case_lookup(
+    services: Svc,
+    request: Request,
+    body: LookupRequest,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> LookupView:
+    """办件查询 by case number + phone (public; rate-limited; silent on a wrong phone). A
+    kiosk may send its device credential: it is then limited as itself, not by address."""
+    token = creds.credentials if creds else None
+    client = await lookup.client_key(services, client_ip(request), token)
+    return await lookup.do_lookup(services, client, body)

@@ -5,7 +5,8 @@
   blind index is always computed and compared in constant time (against a dummy when no
   case matched), and the same queries run whether or not the case was found.
 - **Rate limits** shared by every node (rows in ``case_lookup_attempts``): per client
-  address and per case number, ``settings.case_lookup_per_*`` lookups within
+  (a kiosk sending its device credential counts as itself, anyone else by address) and
+  per case number, ``settings.case_lookup_per_*`` lookups within
   ``case_lookup_window_seconds`` — a stranger cannot try phone numbers against one case,
   nor sweep case numbers from one address. Attempts are committed before the answer,
   so a refused lookup still counts.
@@ -20,6 +21,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloudwindow.accounts.queries import get_principal
 from cloudwindow.cases.errors import LookupFailed, LookupRateLimited
 from cloudwindow.cases.models import Case, CaseEvent, CaseLookupAttempt
 from cloudwindow.cases.numbers import normalize_number
@@ -32,8 +34,6 @@ from cloudwindow.privacy import keyring_for, normalize_phone
 from cloudwindow.services import Services
 
 _DUMMY_INDEX = "0" * 40
-# Not found by lookup: still being filled in, or abandoned before it was accepted.
-_HIDDEN = (CaseState.DRAFT.value,)
 
 
 async def _check_rate(
@@ -62,7 +62,19 @@ async def _check_rate(
         session.add(CaseLookupAttempt(key=key, at=now))
 
 
+async def client_key(services: Services, ip: str, token: str | None) -> str:
+    """Whom the per-client limit counts: a kiosk by its device credential (many citizens
+    of one community hall share an address behind NAT), anyone else by address."""
+    if token:
+        async with services.db.read() as session:
+            who = await get_principal(session, token, ip)
+        if who is not None and who.kind == "device":
+            return who.ident
+    return f"ip:{ip}"
+
+
 async def do_lookup(services: Services, client: str, body: LookupRequest) -> LookupView:
+    """``client``: from ``client_key``."""
     settings = services.settings
     number = normalize_number(body.number) or body.number.strip().upper()[:40]
     phone = normalize_phone(body.phone) or body.phone
@@ -73,14 +85,15 @@ async def do_lookup(services: Services, client: str, body: LookupRequest) -> Loo
             session,
             services,
             [
-                (f"ip:{client}"[:80], settings.case_lookup_per_client),
+                (client[:80], settings.case_lookup_per_client),
                 (f"number:{number}"[:80], settings.case_lookup_per_number),
             ],
         )
         case = await session.scalar(select(Case).where(Case.number == number))
         stored = case.phone_index if case is not None and case.phone_index else _DUMMY_INDEX
         phone_ok = hmac.compare_digest(stored.encode(), index.encode())
-        found = case is not None and phone_ok and case.state not in _HIDDEN
+        # Never accepted (a draft, or withdrawn as one): nothing to look up.
+        found = case is not None and phone_ok and case.accepted_at is not None
         # The same reads either way (timing): history, item and department of the case
         # or of nothing.
         events = list(
