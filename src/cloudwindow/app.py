@@ -21,9 +21,9 @@ from cloudwindow.accounts.deps import require
 from cloudwindow.audit.api import router as audit_router
 from cloudwindow.bus import EventBus, make_bus
 from cloudwindow.cases.api import router as cases_router
+from cloudwindow.cases.forms_api import router as forms_router
 from cloudwindow.cases.materials_api import router as case_materials_router
 from cloudwindow.cases.ws import messages as case_messages
-from cloudwindow.cases.forms_api import router as forms_router
 from cloudwindow.catalog.api import router as catalog_router
 from cloudwindow.config import Settings
 from cloudwindow.db import Database
