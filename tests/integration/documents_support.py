@@ -30,6 +30,25 @@ def issue(live: LiveServer, case_id: int, kind: str) -> str:
     return run_async(go)
 
 
+DEPARTMENT = "广州市增城区社会保险基金管理局"  # ZC-SBJ, the department of cases_support.ITEM
+
+
+def agent_pdf(live: LiveServer, doc_id: str) -> bytes:
+    with live.as_user("agent01") as c:
+        r = c.get(f"/api/desk/documents/{doc_id}/pdf")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf"
+    return r.content
+
+
+def flip_inside_content(pdf: bytes) -> bytes:
+    """One byte changed inside the page's content stream (the file still parses)."""
+    start = pdf.index(b"stream", pdf.index(b"/Contents")) + 40
+    data = bytearray(pdf)
+    data[start] = ord("A") if data[start] != ord("A") else ord("B")
+    return bytes(data)
+
+
 _RECEIPTS: dict[str, str] = {}
 
 

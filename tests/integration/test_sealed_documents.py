@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from integration.cases_support import Desk, decide, new_approver, pending_step
-from integration.documents_support import issue
+from integration.documents_support import DEPARTMENT, agent_pdf, flip_inside_content, issue
 from PIL import Image
 
 from cloudwindow.trust.ca import trusted_roots
@@ -31,8 +31,6 @@ from conftest import (
     settings_for,
     start_server,
 )
-
-DEPARTMENT = "广州市增城区社会保险基金管理局"  # ZC-SBJ, the department of cases_support.ITEM
 
 
 @dataclass
@@ -70,22 +68,6 @@ def decided_case(live: LiveServer, decision: str = "approve") -> Issued:
 @pytest.fixture(scope="module")
 def concluded(live: LiveServer) -> Issued:
     return decided_case(live)
-
-
-def agent_pdf(live: LiveServer, doc_id: str) -> bytes:
-    with live.as_user("agent01") as c:
-        r = c.get(f"/api/desk/documents/{doc_id}/pdf")
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"] == "application/pdf"
-    return r.content
-
-
-def flip_inside_content(pdf: bytes) -> bytes:
-    """One byte changed inside the page's content stream (the file still parses)."""
-    start = pdf.index(b"stream", pdf.index(b"/Contents")) + 40
-    data = bytearray(pdf)
-    data[start] = ord("A") if data[start] != ord("A") else ord("B")
-    return bytes(data)
 
 
 def pdfsig(path: Path) -> str:
