@@ -15,8 +15,12 @@ import pytest
 from integration.cases_support import Desk, end_session, new_kiosk, session_ticket
 from integration.test_consult_callbacks_appointments import in_parallel
 from integration.wsclient import WsClient
+from sqlalchemy import select
 
-from conftest import LiveServer
+from cloudwindow.cases.models import Case
+from cloudwindow.realtime.models import OutboxEvent
+from cloudwindow.services import Services
+from conftest import LiveServer, run_async
 
 NOTE = "remarks"  # plain text field of the default form
 PHONE = "phone"  # x-pii: phone
@@ -156,6 +160,28 @@ def test_personal_data_is_clear_to_the_session_and_encrypted_at_rest(
     assert ("case.data.read", "user") in actions  # the agent's snapshots
     pii = next(r for r in rows if r["action"] == "case.pii.edit")
     assert pii["details"]["field"] == PHONE and "13912345678" not in str(pii["details"])
+    stored_case, stored_events = stored(live, assist.case_id)
+    assert stored_case.data[PHONE] == "139****5678"
+    assert stored_case.pii[PHONE].startswith("cw1.")  # AES-GCM ciphertext (privacy.py)
+    assert "13912345678" not in str(stored_case.pii)
+    assert not [e for e in stored_events if "13912345678" in str(e)]  # nothing replayable
+
+
+def stored(live: LiveServer, case_id: int) -> tuple[Case, list[dict[str, Any]]]:
+    """The case row and every stored (replayable) event, read straight from the database."""
+
+    async def go() -> tuple[Case, list[dict[str, Any]]]:
+        services = Services.standalone(live.settings)
+        try:
+            async with services.db.read() as session:
+                case = await session.get(Case, case_id)
+                assert case is not None
+                events = [e.data for e in await session.scalars(select(OutboxEvent))]
+                return case, events
+        finally:
+            await services.db.dispose()
+
+    return run_async(go)
 
 
 def test_concurrent_edits_of_one_field_have_one_winner_and_the_loser_is_told(
