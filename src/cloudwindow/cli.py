@@ -106,6 +106,10 @@ def demo(
         return result
 
     counts = _run(_with_services(load))
+    if counts:  # the sample's accepted and decided cases get their sealed documents
+        from cloudwindow.trust.documents import do_backfill
+
+        counts["documents"] = _run(_with_services(do_backfill))
     code = _run(_with_services(_demo_enrollment_code))
     if counts:
         typer.echo(

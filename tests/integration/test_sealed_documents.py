@@ -20,6 +20,7 @@ from integration.cases_support import Desk, decide, new_approver, pending_step
 from integration.documents_support import DEPARTMENT, agent_pdf, flip_inside_content, issue
 from PIL import Image
 
+from cloudwindow.services import Services
 from cloudwindow.trust.ca import trusted_roots
 from cloudwindow.trust.render import render_document
 from cloudwindow.trust.sign import check_pdf
@@ -28,6 +29,7 @@ from conftest import (
     drop_database,
     make_database_url,
     prepare_database,
+    run_async,
     settings_for,
     start_server,
 )
@@ -287,3 +289,49 @@ def test_public_verification_is_rate_limited(limited: LiveServer) -> None:
         assert int(codes[-1].headers["Retry-After"]) > 0
         r = anon.post("/api/public/documents/verify", content=io.BytesIO(b"%PDF").read())
         assert r.status_code == 429
+
+
+def test_revoked_documents_verify_as_revoked_and_backfill_seals_what_is_missing(
+    live: LiveServer,
+) -> None:
+    from cloudwindow.trust.documents import do_backfill, do_revoke
+
+    desk = Desk(live)
+    try:
+        case = desk.ready(phone="13722223333")
+        assert desk.accept(case["id"]).status_code == 200
+        listed = desk.agent.get(f"/api/desk/cases/{case['id']}/documents").json()
+        had_receipt = any(d["kind"] == "receipt" for d in listed)
+
+        async def backfill() -> int:
+            services = Services.standalone(live.settings)
+            try:
+                return await do_backfill(services)
+            finally:
+                await services.db.dispose()
+
+        made = run_async(backfill)
+        assert made >= (0 if had_receipt else 1)
+        assert run_async(backfill) == 0  # nothing left to seal
+        docs = desk.agent.get(f"/api/desk/cases/{case['id']}/documents").json()
+        receipt = next(d for d in docs if d["kind"] == "receipt")
+    finally:
+        desk.close()
+
+    async def revoke() -> None:
+        services = Services.standalone(live.settings)
+        try:
+            await do_revoke(services, receipt["id"], "受理信息有误，重新出具")
+        finally:
+            await services.db.dispose()
+
+    run_async(revoke)
+    with live.client() as anon:
+        found = anon.post(
+            "/api/case-lookup/documents", json={"number": case["number"], "phone": "13722223333"}
+        ).json()["documents"]
+        assert found == []  # a revoked document is no longer offered for download
+        pdf = agent_pdf(live, receipt["id"])  # staff still reach it
+        up = anon.post("/api/public/documents/verify", content=pdf)
+        assert up.status_code == 200 and up.json()["verdict"] == "revoked", up.text
+        assert up.json()["message"]["zh-CN"].startswith("该文书已被签发部门撤销")

@@ -3,15 +3,22 @@ departments' seal certificates (docs/trust.md §Keys). Keys are never printed.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from cloudwindow.config import Settings
 from cloudwindow.errors import CloudWindowError
+
+if TYPE_CHECKING:
+    from cloudwindow.services import Services
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Electronic seals (电子印章): platform CA, seal certificates.", no_args_is_help=True
@@ -48,6 +55,12 @@ def _describe(settings: Settings) -> dict[str, object]:
         },
         "seals": seals,
     }
+
+
+def _fail(exc: CloudWindowError) -> typer.Exit:
+    body = exc.body()
+    typer.echo(f"错误：{body['message']['zh-CN']}\nError: {body['message']['en']}", err=True)
+    return typer.Exit(1)
 
 
 @app.command()
@@ -92,7 +105,42 @@ def import_p12(
             Settings(), department_code, file.read_bytes(), password.encode() if password else None
         )
     except CloudWindowError as exc:
-        body = exc.body()
-        typer.echo(f"错误：{body['message']['zh-CN']}\nError: {body['message']['en']}", err=True)
-        raise typer.Exit(1) from exc
+        raise _fail(exc) from exc
     typer.echo(f"{identity.signer_name} {fingerprint(identity.cert)}")
+
+
+def _with_services(fn: Callable[[Services], Awaitable[T]]) -> T:
+    from cloudwindow.services import Services
+
+    async def go() -> T:
+        services = Services.standalone(Settings())
+        try:
+            return await fn(services)
+        finally:
+            await services.db.dispose()
+
+    return asyncio.run(go())
+
+
+@app.command()
+def backfill() -> None:
+    """Seal every document a case lacks: a receipt for each accepted case, a decision
+    for each concluded or rejected one."""
+    from cloudwindow.trust.documents import do_backfill
+
+    typer.echo(f"已签发 {_with_services(do_backfill)} 份文书 / documents issued")
+
+
+@app.command()
+def revoke(
+    document_id: Annotated[str, typer.Argument(help="Document id (from its QR code)")],
+    reason: Annotated[str, typer.Option(help="Why (audited)")],
+) -> None:
+    """Revoke a sealed document: verification answers 'revoked' from then on."""
+    from cloudwindow.trust.documents import do_revoke
+
+    try:
+        doc = _with_services(lambda s: do_revoke(s, document_id, reason))
+    except CloudWindowError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{doc.id} {doc.title} revoked_at={doc.revoked_at}")

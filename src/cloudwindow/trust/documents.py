@@ -101,12 +101,14 @@ async def _issue(
     code = rules.new_check_code()
     now = utcnow()
     verify_url = rules.verify_url(settings.public_base_url, doc_id, code)
+    # The document is dated by the act it records (受理 / 办结), not by when it was made.
+    acted = (case.accepted_at if kind == RECEIPT else case.concluded_at) or now
     issue = rules.Issue(
         case,
         facts.item_name,
         facts.department,
         facts.id_number_masked,
-        now,
+        acted,
         doc_id,
         code,
         verify_url,
@@ -163,6 +165,55 @@ async def issue_decision(services: Services, session: AsyncSession, case: Case) 
     if case.state not in (CaseState.CONCLUDED.value, CaseState.REJECTED.value):
         raise CaseNotIssuable({"state": case.state, "kind": DECISION})
     return await _issue(services, session, case, DECISION)
+
+
+async def issue_missing_documents(services: Services, session: AsyncSession) -> int:
+    """Issue every document a case should have and lacks: a receipt for each accepted
+    case, a decision for each concluded or rejected one (the sample district, cases
+    decided before sealing was wired in: ``cloudwindow trust backfill``). Returns how many
+    were issued."""
+    has = select(SealedDocument.case_id).where(SealedDocument.revoked_at.is_(None))
+    final = (CaseState.CONCLUDED.value, CaseState.REJECTED.value)
+    wants = [
+        (
+            RECEIPT,
+            select(Case).where(
+                Case.accepted_at.is_not(None),
+                Case.id.not_in(has.where(SealedDocument.kind == RECEIPT)),
+            ),
+        ),
+        (
+            DECISION,
+            select(Case).where(
+                Case.state.in_(final), Case.id.not_in(has.where(SealedDocument.kind == DECISION))
+            ),
+        ),
+    ]
+    made = 0
+    for kind, query in wants:
+        for case in list(await session.scalars(query.order_by(Case.id))):
+            await _issue(services, session, case, kind)
+            made += 1
+    return made
+
+
+async def do_backfill(services: Services) -> int:
+    """``issue_missing_documents`` in a transaction of its own (CLI, demo)."""
+    async with services.db.transaction() as session:
+        return await issue_missing_documents(services, session)
+
+
+async def do_revoke(services: Services, doc_id: str, reason: str) -> SealedDocument:
+    """撤销: the issuing department withdraws a document (wrong content, decision
+    overturned). Verification answers ``revoked`` from then on; the file is kept."""
+    async with services.db.transaction() as session:
+        doc = await session.get(SealedDocument, doc_id[:32], with_for_update=True)
+        if doc is None:
+            raise DocumentUnknown()
+        if doc.revoked_at is None:
+            doc.revoked_at = utcnow()
+            record(session, None, "document.revoked", "sealed_document", doc.id, {"reason": reason})
+        return doc
 
 
 # Reads and downloads -------------------------------------------------------------------------
