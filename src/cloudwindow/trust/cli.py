@@ -3,7 +3,6 @@ departments' seal certificates (docs/trust.md §Keys). Keys are never printed.""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Awaitable, Callable
@@ -110,16 +109,12 @@ def import_p12(
 
 
 def _with_services(fn: Callable[[Services], Awaitable[T]]) -> T:
-    from cloudwindow.services import Services
+    # The main CLI's helper (imported here: cloudwindow.cli imports this module).
+    from cloudwindow.cli import _run
+    from cloudwindow.cli import _with_services as with_services
 
-    async def go() -> T:
-        services = Services.standalone(Settings())
-        try:
-            return await fn(services)
-        finally:
-            await services.db.dispose()
-
-    return asyncio.run(go())
+    result: T = _run(with_services(fn))
+    return result
 
 
 @app.command()

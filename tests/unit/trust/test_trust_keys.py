@@ -140,3 +140,36 @@ def test_appending_after_signing_is_not_genuine(tmp_path: Path) -> None:
     assert not asyncio.run(check_pdf(appended, roots)).genuine
     with pytest.raises(ValueError):
         asyncio.run(check_pdf(b"not a pdf at all", roots))
+
+
+def test_cli_init_seal_import_and_show_print_no_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cloudwindow.cli import app
+
+    monkeypatch.setenv("CLOUDWINDOW_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CLOUDWINDOW_DATA_KEY", _key())
+    runner = CliRunner()
+    init = runner.invoke(app, ["trust", "init"])
+    assert init.exit_code == 0, init.output
+    assert json.loads(init.output)["ca"]["subject"].startswith("CN=云窗口政务服务平台电子印章CA")
+    seal = runner.invoke(app, ["trust", "seal", "ZC-MZ", "--name", "广州市增城区民政局"])
+    assert seal.exit_code == 0 and seal.output.startswith("广州市增城区民政局 ")
+    p12 = tmp_path / "seal.p12"
+    p12.write_bytes(_external_p12(b"s3cret"))
+    monkeypatch.setenv("CLOUDWINDOW_P12_PASSWORD", "wrong")
+    bad = runner.invoke(app, ["trust", "import-p12", "ZC-WB", str(p12)])
+    assert bad.exit_code == 1 and "无法导入印章证书" in bad.output
+    monkeypatch.setenv("CLOUDWINDOW_P12_PASSWORD", "s3cret")
+    ok = runner.invoke(app, ["trust", "import-p12", "ZC-WB", str(p12)])
+    assert ok.exit_code == 0 and ok.output.startswith("外部CA测试局 "), ok.output
+    shown = runner.invoke(app, ["trust", "show"])
+    seals = {s["department_code"]: s for s in json.loads(shown.output)["seals"]}
+    assert set(seals) == {"ZC-MZ", "ZC-WB"}
+    assert "某省电子认证服务CA" in seals["ZC-WB"]["issuer"]
+    for out in (init.output, seal.output, ok.output, shown.output):
+        assert "PRIVATE KEY" not in out
