@@ -7,13 +7,10 @@ import { createSSRApp, effectScope, h, nextTick, reactive } from 'vue'
 import { renderToString } from 'vue/server-renderer'
 import { describe, expect, it } from 'vitest'
 import SchemaForm from '../forms/SchemaForm.vue'
-import { fieldSpec, type FieldMessage, type FormLayout, type FormSchema, type JsonValue } from '../forms/model'
+import { fieldSpec, type FieldMessage, type FormSchema, type JsonValue } from '../forms/model'
 import { useSchemaForm, type SchemaFormProps } from '../forms/useSchemaForm'
-import both from './fixtures/form-default-both.json'
-import person from './fixtures/form-default-person.json'
+import { BOTH, PERSON } from './fixtures/forms'
 
-const BOTH = both as unknown as { schema: FormSchema; layout: FormLayout }
-const PERSON = person as unknown as { schema: FormSchema; layout: FormLayout }
 
 async function html(props: SchemaFormProps): Promise<string> {
   return renderToString(createSSRApp({ render: () => h(SchemaForm, { locale: 'zh-CN', ...props }) }))

@@ -10,15 +10,10 @@ import {
   maskValue,
   messagesByField,
   requiredFields,
-  type FormLayout,
   type FormSchema,
 } from '../forms/model'
-import both from './fixtures/form-default-both.json'
-import person from './fixtures/form-default-person.json'
+import { BOTH, PERSON } from './fixtures/forms'
 
-// The server's default forms (src/cloudwindow/cases/forms.py default_form), as JSON.
-const BOTH = both as unknown as { schema: FormSchema; layout: FormLayout }
-const PERSON = person as unknown as { schema: FormSchema; layout: FormLayout }
 
 describe('formats (same vectors as tests/unit/cases/test_forms.py)', () => {
   it.each([

@@ -10,12 +10,9 @@ import {
   renameField,
   toForm,
 } from '../forms/editor'
-import type { FormLayout, FormSchema } from '../forms/model'
-import both from './fixtures/form-default-both.json'
-import person from './fixtures/form-default-person.json'
+import type { FormSchema } from '../forms/model'
+import { BOTH, PERSON } from './fixtures/forms'
 
-const BOTH = both as unknown as { schema: FormSchema; layout: FormLayout }
-const PERSON = person as unknown as { schema: FormSchema; layout: FormLayout }
 
 describe('form editor model', () => {
   it.each([
