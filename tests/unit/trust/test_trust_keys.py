@@ -173,3 +173,30 @@ def test_cli_init_seal_import_and_show_print_no_key(
     assert "某省电子认证服务CA" in seals["ZC-WB"]["issuer"]
     for out in (init.output, seal.output, ok.output, shown.output):
         assert "PRIVATE KEY" not in out
+
+
+def test_mangled_sealed_pdfs_are_never_genuine_and_never_crash(tmp_path: Path) -> None:
+    """Random byte changes and truncations (what an upload may be): the check either
+    says not genuine / not signed or refuses the file as unreadable (ValueError)."""
+    import random
+
+    s = settings(tmp_path, _key())
+    seal = ca.seal_for(s, "ZC-SBJ", "外部CA测试局")
+    pdf = asyncio.run(seal_pdf(render_document(_content()), seal, "测试", "增城"))
+    roots = ca.trusted_roots(s)
+    rng = random.Random(20261127)
+    outcomes: set[str] = set()
+    for i in range(40):
+        data = bytearray(pdf)
+        for _ in range(rng.choice([1, 3, 20])):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if i % 8 == 0:
+            data = data[: rng.randrange(len(data))]
+        try:
+            check = asyncio.run(check_pdf(bytes(data), roots))
+        except ValueError:
+            outcomes.add("unreadable")
+            continue
+        assert not check.genuine, i
+        outcomes.add("not genuine")
+    assert outcomes == {"unreadable", "not genuine"}
