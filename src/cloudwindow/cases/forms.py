@@ -68,6 +68,7 @@ MAX_DESCRIPTION = 500
 MAX_ENUM = 200
 MAX_PATTERN = 200
 MAX_SECTIONS = 20
+MAX_DEPTH = 12  # a flat form needs about 6 (allOf → if → properties → field → const)
 
 ROOT_KEYS = frozenset(
     {
@@ -383,10 +384,28 @@ class _Problems:
         self.items.append(SchemaProblem(path, error_id, zh, en))
 
 
+def _too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
+    """Nested deeper than ``limit`` (checked without recursion, so a hostile document
+    cannot exhaust the stack of the checks that follow)."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, Mapping):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
 def _sound_object(p: _Problems, value: object, limit: int, kind: str, zh: str, en: str) -> bool:
     """A JSON object of at most ``limit`` bytes; else one problem and False."""
     if not isinstance(value, Mapping):
         p.add("", f"{kind}-not-object", f"{zh}应为 JSON 对象", f"{en} must be a JSON object")
+        return False
+    if _too_deep(value):
+        p.add("", f"{kind}-too-deep", f"{zh}嵌套过深", f"{en} is nested too deeply")
         return False
     if len(json.dumps(value, ensure_ascii=False).encode()) > limit:
         p.add(

@@ -432,6 +432,11 @@ def test_size_limits() -> None:
     )
     huge = _edited(note={"type": "string", "title": "备注", "description": "说" * 70000})
     assert _problem_ids(huge) == [("", "schema-too-large")]
+    deep: dict[str, Any] = {"type": "string", "title": "深"}
+    for _ in range(5000):  # small in bytes, far too deep for recursive checks
+        deep = {"allOf": [deep]}
+    assert _problem_ids({**PERSON_SCHEMA, "allOf": [deep]}) == [("", "schema-too-deep")]
+    assert _problem_ids(PERSON_SCHEMA, {"fields": deep}) == [("", "layout-too-deep")]
 
 
 @pytest.mark.parametrize(
