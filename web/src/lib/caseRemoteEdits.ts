@@ -14,14 +14,17 @@ export function useRemoteEdits<P extends Protocol>(
   me: Side,
   label: () => string,
   caseId: () => number | null,
-): { edits: Record<string, string>; stop: () => void } {
+): { edits: Record<string, string>; last: { field: string; at: number } | null; stop: () => void } {
   const edits = reactive<Record<string, string>>({})
+  // The other side's latest change, kept (the highlight fades; this says what it was).
+  const state = reactive<{ last: { field: string; at: number } | null }>({ last: null })
   const timers = new Map<string, ReturnType<typeof setTimeout>>()
   const rt = client as unknown as RealtimeClient<LooseProtocol>
   const off = rt.on('case.field.changed', (raw) => {
     const d = raw as FieldChanged
     if (d.by === me || d.case_id !== caseId()) return
     edits[d.field] = label()
+    state.last = { field: d.field, at: Date.now() }
     const old = timers.get(d.field)
     if (old) clearTimeout(old)
     timers.set(
@@ -34,6 +37,9 @@ export function useRemoteEdits<P extends Protocol>(
   })
   return {
     edits,
+    get last() {
+      return state.last
+    },
     stop() {
       off()
       timers.forEach((timer) => clearTimeout(timer))
