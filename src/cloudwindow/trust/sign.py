@@ -59,7 +59,9 @@ async def seal_pdf(pdf: bytes, seal: SealIdentity, reason: str, location: str) -
         docmdp_permissions=fields.MDPPerm.NO_CHANGES,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    out = await signers.async_sign_pdf(writer, meta, signer=signer)
+    # Space for the CMS blob reserved up front: without it pyHanko signs twice (a dry run
+    # to measure). 16 KiB holds an RSA-2048/EC seal with a chain of a few certificates.
+    out = await signers.async_sign_pdf(writer, meta, signer=signer, bytes_reserved=16384)
     return bytes(out.getvalue())
 
 
