@@ -18,8 +18,8 @@ from cloudwindow.cases.schemas import (
     CaseDataPatch,
     CaseMetrics,
     CaseOpen,
+    CasePage,
     CaseResubmit,
-    CaseRow,
     CaseView,
     CaseWithdraw,
     ChainIn,
@@ -29,7 +29,7 @@ from cloudwindow.cases.schemas import (
     LookupView,
 )
 from cloudwindow.cases.states import CaseState
-from cloudwindow.pagination import IdPath, Page, PageParams, page_params
+from cloudwindow.pagination import IdPath, PageParams, page_params
 from cloudwindow.services import Services, get_services
 
 router = APIRouter(prefix="/api", tags=["cases"])
@@ -49,7 +49,7 @@ async def open_case(services: Svc, who: Worker, body: CaseOpen) -> CaseView:
     return await actions.do_open_case(services, who, body)
 
 
-@router.get("/desk/cases", response_model=Page[CaseRow], operation_id="desk_cases")
+@router.get("/desk/cases", response_model=CasePage, operation_id="desk_cases")
 async def desk_cases(
     services: Svc,
     who: Worker,
@@ -57,7 +57,7 @@ async def desk_cases(
     state: CaseState | None = None,
     overdue: bool | None = None,
     q: NumberQ = None,
-) -> Page[CaseRow]:
+) -> CasePage:
     """The cases this agent opened, newest first."""
     f = queries.CaseFilter(state=state, overdue=overdue, q=q, agent_id=who.id)
     async with services.db.read() as session:
@@ -124,14 +124,14 @@ async def kiosk_cases(services: Svc, who: Kiosk) -> KioskCases:
 
 
 # Approver ------------------------------------------------------------------------------------
-@router.get("/approvals", response_model=Page[CaseRow], operation_id="approvals")
+@router.get("/approvals", response_model=CasePage, operation_id="approvals")
 async def approval_list(
     services: Svc,
     who: Approver,
     paging: Paging,
     scope: Literal["pending", "decided"] = "pending",
     overdue: bool | None = None,
-) -> Page[CaseRow]:
+) -> CasePage:
     """Pending: steps of my department to decide (oldest first); decided: mine."""
     department = await approvals.department_of(services, who)
     async with services.db.read() as session:
@@ -155,7 +155,7 @@ async def approval_decide(
 
 
 # Supervision ---------------------------------------------------------------------------------
-@router.get("/cases", response_model=Page[CaseRow], operation_id="cases")
+@router.get("/cases", response_model=CasePage, operation_id="cases")
 async def case_list(
     services: Svc,
     _: Reader,
@@ -165,7 +165,7 @@ async def case_list(
     department_code: Annotated[str | None, Query(max_length=20)] = None,
     overdue: bool | None = None,
     q: NumberQ = None,
-) -> Page[CaseRow]:
+) -> CasePage:
     """Every case, masked, newest first; ``overdue=true`` for the late ones."""
     f = queries.CaseFilter(
         state=state,

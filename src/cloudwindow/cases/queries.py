@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from cloudwindow.accounts.models import User
 from cloudwindow.cases import deadlines, forms
@@ -30,6 +31,7 @@ from cloudwindow.cases.models import (
 from cloudwindow.cases.schemas import (
     ApprovalView,
     CaseMetrics,
+    CasePage,
     CaseRow,
     CaseView,
     Correction,
@@ -54,7 +56,7 @@ from cloudwindow.cases.states import (
 from cloudwindow.catalog.models import Department, ServiceItem
 from cloudwindow.config import Settings
 from cloudwindow.db import utcnow
-from cloudwindow.pagination import Page, PageParams, fetch_page
+from cloudwindow.pagination import PageParams
 from cloudwindow.privacy import keyring_for, mask_phone
 from cloudwindow.queueing.models import Ticket
 from cloudwindow.recording.models import Recording
@@ -213,7 +215,13 @@ class Refs:
     steps: dict[int, CaseApproval]  # case id → its open (pending) step
 
 
-async def load_refs(session: AsyncSession, cases: Sequence[Case]) -> Refs:
+async def load_refs(
+    session: AsyncSession,
+    cases: Sequence[Case],
+    approvals: Sequence[CaseApproval] | None = None,
+) -> Refs:
+    """``approvals``: every step of the (one) case when the caller has them already (a
+    detail view): no query for the open step, and their deciders' names come along."""
     codes = {c.service_item_code for c in cases}
     items = (
         {
@@ -224,18 +232,15 @@ async def load_refs(session: AsyncSession, cases: Sequence[Case]) -> Refs:
         else {}
     )
     ids = [c.id for c in cases]
-    steps = (
-        {
-            a.case_id: a
-            for a in await session.scalars(
+    if approvals is None and ids:
+        approvals = list(
+            await session.scalars(
                 select(CaseApproval).where(
                     CaseApproval.case_id.in_(ids), CaseApproval.state == StepState.PENDING.value
                 )
             )
-        }
-        if ids
-        else {}
-    )
+        )
+    steps = {a.case_id: a for a in approvals or [] if a.state == StepState.PENDING.value}
     dept_codes = {c.department_code for c in cases} | {s.department_code for s in steps.values()}
     depts = (
         {
@@ -247,7 +252,9 @@ async def load_refs(session: AsyncSession, cases: Sequence[Case]) -> Refs:
         if dept_codes
         else {}
     )
-    user_ids = {c.agent_id for c in cases}
+    user_ids = {c.agent_id for c in cases} | {
+        a.decided_by for a in approvals or [] if a.decided_by is not None
+    }  # a list's pending steps have no decider
     users = (
         {
             u.id: u.display_name
@@ -301,7 +308,6 @@ async def case_view(
     with_recordings: bool = False,
 ) -> CaseView:
     """The whole case. ``clear``: personal data in clear — the caller audits that read."""
-    refs = await load_refs(session, [case])
     today = china_today()
     form = await session.get(FormVersion, case.form_version_id)
     schema = form.schema if form else {}
@@ -327,15 +333,8 @@ async def case_view(
             select(Notification).where(Notification.case_id == case.id).order_by(Notification.id)
         )
     )
-    deciders = {a.decided_by for a in approvals if a.decided_by is not None}
-    names = (
-        {
-            u.id: u.display_name
-            for u in await session.scalars(select(User).where(User.id.in_(deciders)))
-        }
-        if deciders
-        else {}
-    )
+    refs = await load_refs(session, [case], approvals)
+    names = refs.users
     ticket = await session.get(Ticket, case.ticket_id) if case.ticket_id else None
     recordings: list[RecordingRef] = []
     if with_recordings and case.ticket_id:
@@ -415,6 +414,32 @@ async def case_view(
 
 
 # Lists ---------------------------------------------------------------------------------------
+# A list counts its matches up to this many (a page of 50 → 200 pages): counting every one
+# of 100,000 cases on each page view costs more than the page itself (docs/benchmarks.md).
+TOTAL_CAP = 10_000
+_CASE_NUMBER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+# The columns a list row (case_row) reads; the form data, ciphertexts and material
+# snapshot stay in the database (raiseload: a row that needs more fails loudly).
+ROW_COLUMNS = load_only(
+    Case.id,
+    Case.number,
+    Case.state,
+    Case.service_item_code,
+    Case.department_code,
+    Case.applicant_masked,
+    Case.phone_masked,
+    Case.agent_id,
+    Case.round,
+    Case.promised_days,
+    Case.accepted_at,
+    Case.due_date,
+    Case.created_at,
+    Case.updated_at,
+    raiseload=True,
+)
+
+
 @dataclass
 class CaseFilter:
     state: CaseState | None = None
@@ -423,6 +448,16 @@ class CaseFilter:
     overdue: bool | None = None
     q: str | None = None  # case number prefix
     agent_id: int | None = None
+
+
+def number_prefix(q: str) -> Any:
+    """``number LIKE 'CW2026%'``. A prefix made only of case-number characters is sent
+    as a literal, so PostgreSQL plans it with the prefix index (a bound parameter hides
+    the prefix from a generic plan); anything else is escaped (and matches nothing)."""
+    prefix = q.strip().upper()
+    if prefix and set(prefix) <= _CASE_NUMBER:
+        return Case.number.like(literal(prefix + "%", literal_execute=True))
+    return Case.number.startswith(prefix, autoescape=True)
 
 
 def filtered(stmt: Select[Any], f: CaseFilter, today: date) -> Select[Any]:
@@ -435,21 +470,43 @@ def filtered(stmt: Select[Any], f: CaseFilter, today: date) -> Select[Any]:
     if f.agent_id is not None:
         stmt = stmt.where(Case.agent_id == f.agent_id)
     if f.q:
-        stmt = stmt.where(Case.number.startswith(f.q.strip().upper(), autoescape=True))
+        stmt = stmt.where(number_prefix(f.q))
     if f.overdue is not None:
         late = Case.state.in_([s.value for s in CASE_RUNNING]) & (Case.due_date < today)
         stmt = stmt.where(late if f.overdue else ~late | Case.due_date.is_(None))
     return stmt
 
 
-async def list_cases(session: AsyncSession, f: CaseFilter, params: PageParams) -> Page[CaseRow]:
+async def page_total(
+    session: AsyncSession, ids: Select[Any], params: PageParams, shown: int
+) -> tuple[int, bool]:
+    """(total, exact) of a list whose id query is ``ids`` (one column, unordered), when
+    its page ``params`` has ``shown`` rows: a short non-empty page is the last one, so
+    the total needs no query; otherwise matches are counted up to TOTAL_CAP."""
+    offset = (params.page - 1) * params.page_size
+    if 0 < shown < params.page_size:
+        return offset + shown, True
+    capped = ids.limit(TOTAL_CAP + 1).subquery()
+    n = int(await session.scalar(select(func.count()).select_from(capped)) or 0)
+    return min(n, TOTAL_CAP), n <= TOTAL_CAP
+
+
+def paged(stmt: Select[Any], params: PageParams) -> Select[Any]:
+    return stmt.limit(params.page_size).offset((params.page - 1) * params.page_size)
+
+
+async def list_cases(session: AsyncSession, f: CaseFilter, params: PageParams) -> CasePage:
     today = china_today()
-    stmt = filtered(select(Case), f, today).order_by(Case.id.desc())
-    cases, total = await fetch_page(session, stmt, params)
+    stmt = filtered(select(Case).options(ROW_COLUMNS), f, today).order_by(Case.id.desc())
+    cases = list(await session.scalars(paged(stmt, params)))
+    total, exact = await page_total(
+        session, filtered(select(Case.id), f, today), params, len(cases)
+    )
     refs = await load_refs(session, cases)
-    return Page(
+    return CasePage(
         items=[case_row(c, refs, today) for c in cases],
         total=total,
+        total_exact=exact,
         page=params.page,
         page_size=params.page_size,
     )
@@ -462,27 +519,39 @@ async def list_approvals(
     scope: str,
     overdue: bool | None,
     params: PageParams,
-) -> Page[CaseRow]:
+) -> CasePage:
     """Pending: steps of the department waiting for a decision, oldest first. Decided:
     the steps this approver decided, newest first."""
     today = china_today()
-    stmt = select(CaseApproval).join(Case, Case.id == CaseApproval.case_id)
+    where: list[ColumnElement[bool]]
+    order: list[ColumnElement[Any]]
     if scope == "decided":
-        stmt = stmt.where(CaseApproval.decided_by == user_id).order_by(
-            CaseApproval.decided_at.desc()
-        )
+        where = [CaseApproval.decided_by == user_id]
+        order = [CaseApproval.decided_at.desc(), CaseApproval.id.desc()]
     else:
-        stmt = stmt.where(
+        where = [
             CaseApproval.department_code == department_code,
             CaseApproval.state == StepState.PENDING.value,
-        ).order_by(CaseApproval.id)
-    stmt = filtered(stmt, CaseFilter(overdue=overdue), today)
-    steps, total = await fetch_page(session, stmt, params)
+        ]
+        order = [CaseApproval.id.asc()]
+
+    def steps_of(stmt: Select[Any]) -> Select[Any]:
+        stmt = stmt.where(*where)
+        if overdue is not None:  # the case's deadline: join only when filtering on it
+            stmt = filtered(
+                stmt.join(Case, Case.id == CaseApproval.case_id), CaseFilter(overdue=overdue), today
+            )
+        return stmt
+
+    steps = list(
+        await session.scalars(paged(steps_of(select(CaseApproval)).order_by(*order), params))
+    )
+    total, exact = await page_total(session, steps_of(select(CaseApproval.id)), params, len(steps))
     by_id = (
         {
             c.id: c
             for c in await session.scalars(
-                select(Case).where(Case.id.in_([s.case_id for s in steps]))
+                select(Case).options(ROW_COLUMNS).where(Case.id.in_([s.case_id for s in steps]))
             )
         }
         if steps
@@ -490,9 +559,10 @@ async def list_approvals(
     )
     cases = [by_id[s.case_id] for s in steps]
     refs = await load_refs(session, cases)
-    return Page(
+    return CasePage(
         items=[case_row(by_id[s.case_id], refs, today, approval_id=s.id) for s in steps],
         total=total,
+        total_exact=exact,
         page=params.page,
         page_size=params.page_size,
     )

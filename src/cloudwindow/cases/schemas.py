@@ -207,6 +207,17 @@ class CaseRow(Deadline):
     updated_at: datetime
 
 
+class CasePage(BaseModel):
+    """A page of a case list. ``total`` counts matches up to ``queries.TOTAL_CAP``;
+    ``total_exact`` is false when there are more (show "10000+")."""
+
+    items: list[CaseRow]
+    total: int
+    total_exact: bool = True
+    page: int
+    page_size: int
+
+
 class CaseView(CaseRow):
     form_version_id: int
     form: FormRef | None = None
