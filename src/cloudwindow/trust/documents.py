@@ -1,5 +1,8 @@
 """Issuing, downloading and verifying sealed result documents — docs/trust.md.
 
+The case workflow (cases/actions.py, cases/approvals.py) imports this module, so what
+it needs from those modules is imported inside the functions that use it.
+
 - ``issue_acceptance_receipt`` / ``issue_decision`` run inside the caller's transaction
   (the case's acceptance or its final decision): render, seal, store the file, add the
   ``sealed_documents`` row. Idempotent: a case has at most one live document per kind.
@@ -23,10 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.audit.actions import record
-from cloudwindow.cases.approvals import department_of
 from cloudwindow.cases.deadlines import china_date
 from cloudwindow.cases.errors import CaseNotFound, LookupRateLimited
-from cloudwindow.cases.lookup import _check_rate, do_lookup
 from cloudwindow.cases.models import Case, CaseApproval, FormVersion
 from cloudwindow.cases.schemas import LookupRequest
 from cloudwindow.cases.states import CaseState
@@ -265,6 +266,8 @@ async def download_for_agent(
 async def download_for_approver(
     services: Services, who: Principal, doc_id: str
 ) -> tuple[SealedDocument, bytes]:
+    from cloudwindow.cases.approvals import department_of  # (cases imports this module)
+
     department = await department_of(services, who)
     async with services.db.transaction() as session:
         doc = await session.get(SealedDocument, doc_id)
@@ -284,6 +287,9 @@ async def download_for_approver(
 
 
 async def _rate(session: AsyncSession, services: Services, client: str) -> None:
+    """The case lookup's limiter (shared table, all nodes), under a key of our own."""
+    from cloudwindow.cases.lookup import _check_rate  # (cases imports this module)
+
     try:
         await _check_rate(
             session, services, [(f"doc-ip:{client}"[:80], services.settings.case_lookup_per_client)]
@@ -318,6 +324,8 @@ async def documents_by_lookup(
 ) -> CitizenDocuments:
     """办件查询's documents: the same case number + phone check (and rate limits) as the
     lookup itself, then the case's live documents with their download links."""
+    from cloudwindow.cases.lookup import do_lookup  # (cases imports this module)
+
     view = await do_lookup(services, client, body)
     base = services.settings.public_base_url.rstrip("/")
     async with services.db.read() as session:
