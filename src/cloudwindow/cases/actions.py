@@ -53,6 +53,7 @@ from cloudwindow.queueing.queries import active_ticket
 from cloudwindow.queueing.states import TicketState
 from cloudwindow.realtime.outbox import Outbox, unit_of_work
 from cloudwindow.services import Services
+from cloudwindow.trust.documents import issue_acceptance_receipt
 
 SYSTEM = "system"
 
@@ -464,6 +465,7 @@ async def do_accept(services: Services, principal: Principal, case_id: int) -> C
         name = item.name if item else case.service_item_code
         text = notify.accepted_text(services.settings, case, name)
         notify_citizen(session, case, "accepted", text, principal)
+        await issue_acceptance_receipt(services, session, case)  # 受理回执, sealed (trust/)
         await emit_case_updated(session, out, case)
         view = await clear_view(session, services.settings, principal, case, "work")
     return await notify.send_queued(services, view)

@@ -54,6 +54,7 @@ from cloudwindow.db import utcnow
 from cloudwindow.errors import NotFound
 from cloudwindow.realtime.outbox import unit_of_work
 from cloudwindow.services import Services
+from cloudwindow.trust.documents import issue_decision
 
 
 # Chains --------------------------------------------------------------------------------------
@@ -255,6 +256,8 @@ async def do_decide(
                 )  # fmt: skip
                 text = notify.returned_text(settings, case, body.missing)
             notify_citizen(session, case, case.state, text, principal)
+            if case.state != CaseState.RETURNED:  # 办结通知书 / 不予许可决定书 (trust/)
+                await issue_decision(services, session, case)
             notify_case = True
         await emit_case_updated(session, out, case)
         view = await clear_view(session, settings, principal, case, "approve")
