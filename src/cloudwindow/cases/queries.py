@@ -497,8 +497,16 @@ def paged(stmt: Select[Any], params: PageParams) -> Select[Any]:
 
 async def list_cases(session: AsyncSession, f: CaseFilter, params: PageParams) -> CasePage:
     today = china_today()
-    stmt = filtered(select(Case).options(ROW_COLUMNS), f, today).order_by(Case.id.desc())
-    cases = list(await session.scalars(paged(stmt, params)))
+    # The page's ids first (an index-only scan, however deep the page), then their rows.
+    ids = paged(filtered(select(Case.id), f, today).order_by(Case.id.desc()), params)
+    cases = list(
+        await session.scalars(
+            select(Case)
+            .options(ROW_COLUMNS)
+            .where(Case.id.in_(ids.scalar_subquery()))
+            .order_by(Case.id.desc())
+        )
+    )
     total, exact = await page_total(
         session, filtered(select(Case.id), f, today), params, len(cases)
     )

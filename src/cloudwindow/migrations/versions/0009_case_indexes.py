@@ -5,7 +5,8 @@ department, service item, the agent's own cases; the approver's list is the pend
 steps of a department, oldest first. Each filter gets an index ending in ``id`` so a
 page is read straight off the index instead of sorting every match. The case-number
 prefix search (``q``) gets a ``varchar_pattern_ops`` index on PostgreSQL (a ``LIKE
-'CW2026%'`` can use it whatever the database collation).
+'CW2026%'`` can use it whatever the database collation). The console's metrics count
+today's accepted and concluded cases by range.
 
 Revision ID: 0009
 Revises: 0008
@@ -28,6 +29,9 @@ INDEXES = [
     ("ix_cases_department_id", "cases", ["department_code", "id"]),
     ("ix_cases_item_id", "cases", ["service_item_code", "id"]),
     ("ix_cases_agent_id_id", "cases", ["agent_id", "id"]),
+    # the console's metrics: accepted / concluded today
+    ("ix_cases_accepted_at", "cases", ["accepted_at"]),
+    ("ix_cases_concluded_at", "cases", ["concluded_at"]),
     ("ix_case_approvals_dept_state_id", "case_approvals", ["department_code", "state", "id"]),
     ("ix_case_approvals_decided_by_at", "case_approvals", ["decided_by", "decided_at"]),
 ]
