@@ -182,7 +182,14 @@ def readiness(
 
 
 # Deadlines -----------------------------------------------------------------------------------
-def deadline_fields(case: Case, today: date) -> dict[str, Any]:
+def deadline_fields(
+    case: Case,
+    today: date,
+    memo: dict[date, tuple[int, deadlines.DeadlineStatus]] | None = None,
+) -> dict[str, Any]:
+    """The case's working-day clock as of ``today``. ``memo`` (due date → days left,
+    status) serves a page of cases: they share due dates, and each count walks the
+    calendar day by day (a year-old overdue case: 365 calendar look-ups)."""
     out: dict[str, Any] = {
         "promised_days": case.promised_days,
         "accepted_at": case.accepted_at,
@@ -192,8 +199,15 @@ def deadline_fields(case: Case, today: date) -> dict[str, Any]:
         "due_soon": False,
     }
     if case.due_date is not None and case.state in CASE_RUNNING:
-        status = deadlines.deadline_status(case.due_date, today, estimate=True)
-        out["working_days_left"] = deadlines.working_days_left(case.due_date, today, estimate=True)
+        known = memo.get(case.due_date) if memo is not None else None
+        if known is None:
+            known = (
+                deadlines.working_days_left(case.due_date, today, estimate=True),
+                deadlines.deadline_status(case.due_date, today, estimate=True),
+            )
+            if memo is not None:
+                memo[case.due_date] = known
+        out["working_days_left"], status = known
         out["overdue"] = status == deadlines.DeadlineStatus.OVERDUE
         out["due_soon"] = status == deadlines.DeadlineStatus.DUE_SOON
     return out
@@ -213,6 +227,7 @@ class Refs:
     departments: dict[str, str]
     users: dict[int, str]
     steps: dict[int, CaseApproval]  # case id → its open (pending) step
+    clock: dict[date, tuple[int, deadlines.DeadlineStatus]] = field(default_factory=dict)
 
 
 async def load_refs(
@@ -295,7 +310,7 @@ def case_row(case: Case, refs: Refs, today: date, approval_id: int | None = None
         approval_id=approval_id,
         created_at=case.created_at,
         updated_at=case.updated_at,
-        **deadline_fields(case, today),
+        **deadline_fields(case, today, refs.clock),
     )
 
 
