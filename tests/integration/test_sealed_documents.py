@@ -50,14 +50,17 @@ def decided_case(live: LiveServer, decision: str = "approve") -> Issued:
         case = desk.ready(phone=phone)
         r = desk.accept(case["id"])
         assert r.status_code == 200, r.text
-        issue(live, case["id"], "receipt")
+        # Sealed by the acceptance itself (cases/actions.py do_accept).
+        listed = desk.agent.get(f"/api/desk/cases/{case['id']}/documents").json()
+        assert [d["kind"] for d in listed] == ["receipt"]
         approver = new_approver(live)
         with live.as_user(approver) as a:
             detail = a.get(f"/api/approvals/{case['id']}").json()
             extra = {"reason": "申请材料与事实不符"} if decision == "reject" else {}
             r = decide(a, case["id"], pending_step(detail), decision, **extra)
             assert r.status_code == 200, r.text
-        issue(live, case["id"], "decision")
+        # Sealed by the final decision (cases/approvals.py do_decide); issuing is idempotent.
+        assert issue(live, case["id"], "decision") == issue(live, case["id"], "decision")
         r = desk.agent.get(f"/api/desk/cases/{case['id']}/documents")
         assert r.status_code == 200, r.text
         docs = {d["kind"]: d for d in r.json()}
