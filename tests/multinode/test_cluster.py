@@ -53,6 +53,9 @@ def cluster_env(tmp_path: Path) -> Iterator[dict[str, Any]]:
         pytest.skip("multi-node tests need PostgreSQL and Redis")
     url = make_database_url("postgres", tmp_path)
     prepare_database(url, tmp_path)
+    # The sample district already holds a few served tickets (the sessions of its demo
+    # cases): the audit counts only the tickets of the run, numbered after them.
+    first_ticket = run_async(lambda: _next_ticket_id(url))
     env = {
         "CLOUDWINDOW_DATABASE_URL": url,
         "CLOUDWINDOW_REDIS_URL": REDIS_URL,
@@ -68,7 +71,7 @@ def cluster_env(tmp_path: Path) -> Iterator[dict[str, Any]]:
         # about routing across nodes.
         "CLOUDWINDOW_MEDIA_ADMISSION_ENABLED": "false",
     }
-    yield {"url": url, "env": env, "tmp": tmp_path}
+    yield {"url": url, "env": env, "tmp": tmp_path, "first_ticket": first_ticket}
     drop_database(url)
 
 
@@ -76,17 +79,32 @@ def start_cluster(env: dict[str, Any], count: int) -> list[Node]:
     return [start_node(f"node-{i + 1}", free_port(), env["env"], env["tmp"]) for i in range(count)]
 
 
-async def audit(url: str) -> dict[str, Any]:
+async def _next_ticket_id(url: str) -> int:
+    db = Database(url)
+    try:
+        async with db.read() as s:
+            return int(await s.scalar(select(func.max(Ticket.id))) or 0) + 1
+    finally:
+        await db.dispose()
+
+
+async def audit(url: str, first: int) -> dict[str, Any]:
     db = Database(url)
     try:
         async with db.read() as s:
             states = dict(
-                (await s.execute(select(Ticket.state, func.count()).group_by(Ticket.state))).all()
+                (
+                    await s.execute(
+                        select(Ticket.state, func.count())
+                        .where(Ticket.id >= first)
+                        .group_by(Ticket.state)
+                    )
+                ).all()
             )
             answered_twice = (
                 await s.execute(
                     select(TicketLog.ticket_id)
-                    .where(TicketLog.to_state == "in_session")
+                    .where(TicketLog.to_state == "in_session", TicketLog.ticket_id >= first)
                     .group_by(TicketLog.ticket_id)
                     .having(func.count() > 1)
                 )
@@ -94,14 +112,18 @@ async def audit(url: str) -> dict[str, Any]:
             sessions = (
                 await s.execute(
                     select(Ticket.agent_id, Ticket.answered_at, Ticket.ended_at)
-                    .where(Ticket.answered_at.is_not(None))
+                    .where(Ticket.answered_at.is_not(None), Ticket.id >= first)
                     .order_by(Ticket.agent_id, Ticket.answered_at)
                 )
             ).all()
             reoffered = await s.scalar(
                 select(func.count())
                 .select_from(TicketLog)
-                .where(TicketLog.to_state == "queued", TicketLog.from_state == "offered")
+                .where(
+                    TicketLog.to_state == "queued",
+                    TicketLog.from_state == "offered",
+                    TicketLog.ticket_id >= first,
+                )
             )
     finally:
         await db.dispose()
@@ -159,7 +181,7 @@ def test_a_thousand_tickets_fifty_agents_three_nodes(cluster_env: dict[str, Any]
     finally:
         for node in nodes:
             stop_node(node)
-    result = run_async(lambda: audit(cluster_env["url"]))
+    result = run_async(lambda: audit(cluster_env["url"], cluster_env["first_ticket"]))
     assert result["states"] == {"completed": 1000}, (result, stats.errors[:5])
     assert result["answered_twice"] == 0
     assert result["overlaps"] == 0
@@ -177,7 +199,7 @@ def test_a_node_killed_mid_run_loses_nothing(cluster_env: dict[str, Any]) -> Non
     finally:
         for node in nodes:
             stop_node(node)
-    result = run_async(lambda: audit(cluster_env["url"]))
+    result = run_async(lambda: audit(cluster_env["url"], cluster_env["first_ticket"]))
     assert result["states"] == {"completed": 300}, (result, stats.errors[:5])
     assert result["answered_twice"] == 0 and result["overlaps"] == 0
     assert stats.reconnects > 0  # the killed node's clients really moved
