@@ -1,0 +1,25 @@
+"""kiosk peripheral bridge: device health and device commands (issue 6)
+
+Placeholder in the chain; filled in by the work that owns it.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-27 13:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
