@@ -57,6 +57,10 @@ sysdeps:
 	@fc-list 2>/dev/null | grep -qi "wqy-zenhei" && command -v pdfsig >/dev/null 2>&1 || { \
 	  echo "Installing fonts-wqy-zenhei and poppler-utils with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei poppler-utils >/dev/null; }
+	@# The relay-only call test starts a real coturn; the recording test probes with ffprobe
+	@command -v turnserver >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || { \
+	  echo "Installing coturn and ffmpeg with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coturn ffmpeg >/dev/null; }
 
 openapi: install ## regenerate the API schema and the web client's types
 	$(BIN)/cloudwindow openapi var/openapi.json

@@ -80,6 +80,17 @@ async def _pg_exec(sql: str) -> None:
         await conn.close()
 
 
+def need_tools(*names: str) -> None:
+    """Skip when a Debian tool the test drives is missing; in CI (which installs them,
+    see .ci/run) a missing tool is a failure, never a silent skip."""
+    missing = [name for name in names if shutil.which(name) is None]
+    if not missing:
+        return
+    if REQUIRE or os.environ.get("CI"):
+        pytest.fail(f"required tools are not installed: {', '.join(missing)}")
+    pytest.skip(f"not installed: {', '.join(missing)}")
+
+
 def make_database_url(backend: str, tmp: Path) -> str:
     """A fresh, empty database of the given kind; PostgreSQL gets a new database."""
     if backend == "sqlite":

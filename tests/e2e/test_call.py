@@ -24,6 +24,7 @@ from conftest import (
     LiveServer,
     free_port,
     make_database_url,
+    need_tools,
     prepare_database,
     settings_for,
     shot,
@@ -208,9 +209,9 @@ TURN_SECRET = "e2e-turn-secret"
 
 @pytest.fixture()
 def turnserver(tmp_path: Path) -> Iterator[int]:
+    need_tools("turnserver")
     binary = shutil.which("turnserver")
-    if binary is None:
-        pytest.skip("coturn (turnserver) is not installed")
+    assert binary is not None
     port = free_port()
     low = 49_152 + (port % 500) * 20
     log = (tmp_path / "turnserver.log").open("w")

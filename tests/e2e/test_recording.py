@@ -7,7 +7,6 @@ endpoint plays it back in a <video> element. Then the supervisor's recordings pa
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from conftest import (
     REPO,
     LiveServer,
     make_database_url,
+    need_tools,
     prepare_database,
     settings_for,
     shot,
@@ -120,8 +120,7 @@ def ffprobe(path: Path) -> dict[str, object]:
 def test_browser_recorder_uploads_and_the_recording_plays_back(
     av_browser: Browser, rec_live: LiveServer, tmp_path: Path
 ) -> None:
-    if shutil.which("ffprobe") is None or shutil.which("node") is None:
-        pytest.skip("needs ffprobe (Debian ffmpeg) and node")
+    need_tools("ffprobe", "node")
     ticket = served_ticket(rec_live, "agent01")
     token = rec_live.login("agent01")
     context = av_browser.new_context(viewport={"width": 1100, "height": 700}, locale="zh-CN")
