@@ -1,0 +1,3 @@
+from cloudwindow.bridge.cli import main
+
+main()
