@@ -1,12 +1,110 @@
-"""Structured logging with structlog: JSON lines in production, readable in a terminal."""
+"""Structured logging with structlog: JSON lines in production, readable in a terminal.
+
+Personal data never reaches a log line in clear (PIPL, docs/trust.md §Personal data):
+``mask_personal_data`` rewrites, in every field of every event (nested dicts and lists,
+the rendered exception included), resident ID numbers (18 characters, last one a digit
+or X, also written in groups), mainland mobile numbers (optionally +86, spaces or
+dashes) and landlines with an area code, to the masks the screens show
+(``4401**********1234``, ``138****5678``, ``020****5678``). The same rules apply to the
+standard library's log records (uvicorn, SQLAlchemy) through ``MaskingFilter``.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
+
+# Digits must not run on either side, so timestamps, ids and ports are left alone; a
+# single space or dash may separate any two digits ("138 1234 5678", "440118 1990…").
+_SEP = r"[ -]?"
+_ID_NUMBER = re.compile(rf"(?<!\d)(?:\d{_SEP}){{17}}[\dXx](?![\dXx])")
+_MOBILE = re.compile(rf"(?<!\d)(?:\+?86{_SEP})?1[3-9](?:{_SEP}\d){{9}}(?!\d)")
+_LANDLINE = re.compile(rf"(?<!\d)0\d{{2,3}}(?:{_SEP}\d){{7,8}}(?!\d)")
+
+
+def _digits(m: re.Match[str]) -> str:
+    return re.sub(r"[ -]", "", m.group(0))
+
+
+def _id_mask(m: re.Match[str]) -> str:
+    d = _digits(m)
+    return d[:4] + "*" * 10 + d[-4:]
+
+
+def _phone_mask(m: re.Match[str]) -> str:
+    d = _digits(m)
+    prefix = ""
+    if d.startswith("+86") or (len(d) == 13 and d.startswith("86")):
+        prefix, d = d[: len(d) - 11], d[-11:]
+    return prefix + d[:3] + "*" * (len(d) - 7) + d[-4:]
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every ID number and phone number in it masked."""
+    if not any(c.isdigit() for c in text):
+        return text
+    text = _ID_NUMBER.sub(_id_mask, text)
+    text = _MOBILE.sub(_phone_mask, text)
+    return _LANDLINE.sub(_phone_mask, text)
+
+
+def mask_value(value: Any) -> Any:
+    """Strings masked; dicts, lists and tuples walked; other values (numbers too: an
+    ID or phone number logged as an int) masked through their text when they look like one."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, Mapping):
+        return {k: mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [mask_value(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 10**9:
+        masked = mask_text(str(value))
+        return value if masked == str(value) else masked
+    return value
+
+
+def mask_personal_data(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: every field of the event masked (see the module docstring)."""
+    for key, value in event.items():
+        event[key] = mask_value(value)
+    return event
+
+
+class MaskingFilter(logging.Filter):
+    """The same masking for standard-library log records (message and arguments)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is logging's problem, not ours
+            return True
+        masked = mask_text(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if masked != message or record.args:
+            record.msg, record.args = masked, None
+        return True
+
+
+_FILTER = MaskingFilter()
+
+
+def install_stdlib_masking() -> None:
+    """Mask the records of the standard library's loggers too (uvicorn's among them): the
+    filter sits on every handler of the root logger and of uvicorn's loggers."""
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        for handler in logging.getLogger(name).handlers:
+            if _FILTER not in handler.filters:
+                handler.addFilter(_FILTER)
 
 
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
@@ -15,6 +113,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
+        mask_personal_data,  # last before rendering: the exception text is masked too
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -27,6 +126,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    install_stdlib_masking()
 
 
 def get_logger(name: str) -> Any:

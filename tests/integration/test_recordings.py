@@ -141,6 +141,8 @@ def test_in_order_upload_assembles_a_playable_file_with_a_verified_chain(
         ).json()["items"]
     actions = {e["action"] for e in events}
     assert {"recording.start", "recording.finish", "recording.verify", "recording.play"} <= actions
+    # Each fetch of the bytes from the start is audited too; the player's ranges are not.
+    assert [e["details"]["purpose"] for e in events if e["action"] == "recording.fetch"] == ["play"]
 
 
 def test_out_of_order_repeats_and_conflicts(rec_server: LiveServer) -> None:

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from cloudwindow.accounts.deps import require
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
-from cloudwindow.audit.queries import audit_query
+from cloudwindow.audit.queries import AuditFilter, audit_query
+from cloudwindow.errors import CloudWindowError
 from cloudwindow.pagination import Page, PageParams, fetch_page, page_params
 from cloudwindow.services import Services, get_services
 
@@ -31,18 +32,39 @@ class AuditEventOut(BaseModel):
     client_ip: str
 
 
+class AuditTimeRangeInvalid(CloudWindowError):
+    error_id = "audit-time-range-invalid"
+    status_code = 422
+    message_zh = "查询时间范围无效：开始时间须早于结束时间，且须带时区"
+    message_en = "Invalid time range: since must be before until, both with a time zone"
+
+
 @router.get("/audit-events", response_model=Page[AuditEventOut], operation_id="list_audit_events")
 async def list_audit_events(
     services: Annotated[Services, Depends(get_services)],
     _: Annotated[Principal, Depends(require(Permission.AUDIT_READ))],
     params: Annotated[PageParams, Depends(page_params)],
+    actor_type: Annotated[
+        str | None, Query(max_length=16, description="user, device, system")
+    ] = None,
     actor_id: Annotated[str | None, Query(max_length=40)] = None,
-    action: Annotated[str | None, Query(max_length=60)] = None,
+    action: Annotated[
+        str | None, Query(max_length=60, description="exact, or a prefix ending in .* (case.*)")
+    ] = None,
     entity_type: Annotated[str | None, Query(max_length=40)] = None,
     entity_id: Annotated[str | None, Query(max_length=60)] = None,
+    since: Annotated[datetime | None, Query(description="from (inclusive), ISO 8601")] = None,
+    until: Annotated[datetime | None, Query(description="to (exclusive), ISO 8601")] = None,
 ) -> Page[AuditEventOut]:
-    """Newest first. Filters match exactly."""
-    stmt = audit_query(actor_id, action, entity_type, entity_id)
+    """The append-only audit log, newest first (auditors, administrators)."""
+    for moment in (since, until):
+        if moment is not None and moment.tzinfo is None:
+            raise AuditTimeRangeInvalid({"naive": moment.isoformat()})
+    if since is not None and until is not None and since >= until:
+        raise AuditTimeRangeInvalid({"since": since.isoformat(), "until": until.isoformat()})
+    stmt = audit_query(
+        AuditFilter(actor_type, actor_id, action, entity_type, entity_id, since, until)
+    )
     async with services.db.read() as s:
         rows, total = await fetch_page(s, stmt, params)
     return Page(

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from cloudwindow.cases import forms
 from cloudwindow.cases.errors import CaseNotFound
 from cloudwindow.errors import CloudWindowError
 
@@ -262,8 +263,7 @@ def form_fields(schema: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def pii_kind(prop: Mapping[str, Any]) -> str | None:
     """``id_number`` / ``phone`` / ``name`` / ``address`` for a personal-data field."""
-    kind = prop.get("x-pii")
-    return kind if isinstance(kind, str) and kind else None
+    return forms.pii_kind(prop)
 
 
 def _types(prop: Mapping[str, Any]) -> list[str]:

@@ -340,13 +340,28 @@ def normalize(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, A
     return out
 
 
+# A field checked as an ID or mobile number holds personal data even when the form's
+# author forgot ``x-pii`` (PIPL: never stored in clear; tests/integration/test_pii_at_rest.py).
+PII_OF_FORMAT = {"cn-resident-id": "id_number", "cn-mobile": "phone"}
+
+
+def pii_kind(prop: Mapping[str, Any]) -> str | None:
+    """The personal-data kind of a field: its ``x-pii``, else implied by its format."""
+    kind = prop.get("x-pii")
+    if kind in PII_KINDS:
+        return str(kind)
+    return PII_OF_FORMAT.get(str(prop.get("format", "")))
+
+
 def pii_fields(schema: Mapping[str, Any]) -> dict[str, str]:
-    """Field name → personal-data kind, for every field marked ``x-pii``."""
-    return {
-        name: str(prop["x-pii"])
-        for name, prop in schema.get("properties", {}).items()
-        if isinstance(prop, Mapping) and prop.get("x-pii") in PII_KINDS
-    }
+    """Field name → personal-data kind, for every field marked ``x-pii`` (or with an ID /
+    mobile number format)."""
+    out = {}
+    for name, prop in schema.get("properties", {}).items():
+        kind = pii_kind(prop) if isinstance(prop, Mapping) else None
+        if kind is not None:
+            out[name] = kind
+    return out
 
 
 def field_names(schema: Mapping[str, Any]) -> list[str]:

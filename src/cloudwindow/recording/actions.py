@@ -602,3 +602,23 @@ async def check_grant(services: Services, recording_id: int, token: str) -> tupl
     if rec.file_sha256 is None:
         raise RecordingNotPlayable()
     return rec, grant.purpose
+
+
+async def record_media_fetch(
+    services: Services, rec: Recording, token: str, purpose: str, client_ip: str
+) -> None:
+    """A fetch of the recording's bytes through a grant, in the audit log (PIPL: every
+    download is recorded, not only the grant). The grant's holder is the actor."""
+    async with services.db.transaction() as session:
+        grant = await session.get(RecordingGrant, _token_hash(token))
+        holder = Principal(
+            kind="user", id=grant.user_id if grant else 0, name="", client_ip=client_ip
+        )
+        audit(
+            session,
+            holder,
+            "recording.fetch",
+            "recording",
+            rec.id,
+            {"ticket_id": rec.ticket_id, "purpose": purpose},
+        )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
-from cloudwindow.accounts.deps import require
+from cloudwindow.accounts.deps import client_ip, require
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.pagination import IdPath, Page, PageParams, fetch_page, page_params
@@ -192,6 +192,7 @@ async def grant_recording_playback(
 )
 async def recording_media(
     services: Svc,
+    request: Request,
     recording_id: IdPath,
     grant: Annotated[str, Query(min_length=20, max_length=100, description="From /playback")],
 ) -> FileResponse:
@@ -201,6 +202,9 @@ async def recording_media(
     path = actions.files_of(services).playback_file(rec.id, rec.remuxed)
     if not path.is_file():
         raise RecordingNotPlayable({"missing_file": True})
+    # Each fetch from the start is audited (a player's later range requests are not).
+    if request.headers.get("range", "bytes=0-").replace(" ", "").startswith("bytes=0-"):
+        await actions.record_media_fetch(services, rec, grant, purpose, client_ip(request))
     return FileResponse(
         path,
         media_type="video/webm",

@@ -25,6 +25,7 @@ import { reactive } from 'vue'
 import type { LooseProtocol, Protocol, RealtimeClient } from './realtime'
 import { RealtimeError } from './realtime'
 import type { ErrorBody } from './errors'
+import { piiOfFormat } from './forms/model'
 
 export type Side = 'agent' | 'kiosk'
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
@@ -207,12 +208,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-/** The personal-data kind of a field (`x-pii` in its schema), if any. */
+/** The personal-data kind of a field (`x-pii` in its schema, or implied by its format), if any. */
 export function piiKind(form: CaseForm | null, field: string): string | null {
   const props = form?.schema.properties
   if (!isRecord(props)) return null
   const prop = props[field]
-  return isRecord(prop) && typeof prop['x-pii'] === 'string' ? (prop['x-pii'] as string) : null
+  if (!isRecord(prop)) return null
+  return typeof prop['x-pii'] === 'string' ? (prop['x-pii'] as string) : piiOfFormat(prop.format)
 }
 
 // ---------------------------------------------------------------------------------------

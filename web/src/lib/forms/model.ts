@@ -23,6 +23,11 @@ export type Widget = 'text' | 'textarea' | 'number' | 'date' | 'select' | 'radio
 export const FIELD_TYPES: readonly FieldType[] = ['string', 'integer', 'number', 'boolean']
 export const WIDGETS: readonly Widget[] = ['text', 'textarea', 'number', 'date', 'select', 'radio', 'checkbox']
 export const PII_KINDS: readonly PiiKind[] = ['name', 'id_number', 'phone', 'address']
+/** A field checked as an ID or mobile number is personal data even without `x-pii`
+ * (the server stores it encrypted and shows it masked the same way). */
+export function piiOfFormat(format: unknown): PiiKind | null {
+  return format === 'cn-resident-id' ? 'id_number' : format === 'cn-mobile' ? 'phone' : null
+}
 export const FORMATS = ['cn-resident-id', 'cn-mobile', 'cn-uscc', 'date'] as const
 /** Which widgets can show which field type (forms.py WIDGETS_FOR_TYPE). */
 export const WIDGETS_FOR_TYPE: Record<FieldType, readonly Widget[]> = {
@@ -174,7 +179,7 @@ export function fieldSpec(schema: FormSchema, layout: FormLayout | null | undefi
     description: f.description || f['x-description-en'] ? bi(f.description, f['x-description-en']) : null,
     placeholder: hint.placeholder || hint.placeholder_en ? bi(hint.placeholder, hint.placeholder_en) : null,
     options,
-    pii: f['x-pii'] ?? null,
+    pii: f['x-pii'] ?? piiOfFormat(f.format),
     format: f.format ?? null,
     maxLength: f.maxLength ?? null,
     minimum: f.minimum ?? null,
