@@ -116,3 +116,9 @@ class Settings(BaseSettings):
     # codes (the public verification page), and the largest PDF accepted for verification
     public_base_url: str = "http://127.0.0.1:8000"
     document_verify_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Identity verification (identity/, docs/identity.md): a face check matches when its
+    # score (1 − the distance of the two 128-d face descriptors) is at least this; checks
+    # run on this many worker threads (the rest wait), stills larger than this are refused
+    face_match_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
+    face_workers: int = Field(default=1, ge=1, le=16)
+    face_image_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)

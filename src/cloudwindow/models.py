@@ -15,6 +15,7 @@ from cloudwindow.cases.models import (
 )
 from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
 from cloudwindow.fleet.models import EnrollmentCode, Seat, Site, Terminal
+from cloudwindow.identity.models import Consent, FaceCheck, IdCardRead
 from cloudwindow.media.models import MediaSession
 from cloudwindow.media.telemetry_models import QualityAlert, QualitySample
 from cloudwindow.queueing.models import (
@@ -47,10 +48,13 @@ __all__ = [
     "CaseLookupAttempt",
     "CaseMaterial",
     "CaseNumberCounter",
+    "Consent",
     "Consult",
     "Department",
     "EnrollmentCode",
+    "FaceCheck",
     "FormVersion",
+    "IdCardRead",
     "LoginFailure",
     "MediaSession",
     "Notification",

@@ -37,6 +37,9 @@ class Services:
         )
 
     def __post_init__(self) -> None:
+        # Every session carries the settings, so a query handed only a session can
+        # decrypt what it reads (identity.queries.current_identity).
+        self.db.sessions.configure(info={"settings": self.settings})
         self.signals = Signals()
         self.hub = Hub(self.bus, self.settings.node_name)
         self.hub.start()

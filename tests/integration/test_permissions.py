@@ -22,6 +22,8 @@ from integration.cases_support import (
     session_ticket,
 )
 from integration.documents_support import sealed_receipt
+from integration.licences_support import consented_case_id
+from integration.identity_support import identity_session
 from integration.recording_support import served_ticket, start, webm
 from integration.wsclient import WsClient
 
@@ -31,6 +33,7 @@ from cloudwindow.accounts.permissions import (
     Permission,
     Role,
 )
+from cloudwindow.sample.people import person
 from conftest import LiveServer, unique
 
 USER_OF_ROLE = {
@@ -439,6 +442,59 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         f"/api/approvals/documents/{sealed_receipt(lv)}/pdf",
         None,
     ),
+    # Identity verification (identity/api.py): kiosk rows are sent by the kiosk of
+    # _device_token, put in a session first; agent rows by agent01 in a fresh session
+    ("post", "/api/kiosk/identity/id-card"): lambda lv: (
+        _kiosk_in_session(lv, "/api/kiosk/identity/id-card"),
+        _CARD,
+    ),
+    ("get", "/api/kiosk/identity/consent-texts/{purpose}"): lambda lv: (
+        "/api/kiosk/identity/consent-texts/face_check",
+        None,
+    ),
+    ("post", "/api/kiosk/identity/consents"): lambda lv: (
+        _kiosk_in_session(lv, "/api/kiosk/identity/consents"),
+        {"purpose": "face_check", "granted": True},
+    ),
+    ("post", "/api/kiosk/identity/face-checks"): lambda lv: (
+        _kiosk_in_session(lv, "/api/kiosk/identity/face-checks"),
+        "JPEG",
+    ),
+    ("get", "/api/desk/identity"): lambda lv: (_identity_path(lv, "/api/desk/identity"), None),
+    ("post", "/api/desk/identity/face-check-requests"): lambda lv: (
+        _identity_path(lv, "/api/desk/identity/face-check-requests"),
+        None,
+    ),
+    ("post", "/api/desk/identity/face-checks/{check_id}/override"): lambda lv: (
+        f"/api/desk/identity/face-checks/{identity_session(lv, check=True).face_check_id}/override",
+        {"reason": "视频核对本人与证件一致"},
+    ),
+    ("get", "/api/desk/identity/id-card-reads/{read_id}/photo"): lambda lv: (
+        f"/api/desk/identity/id-card-reads/{identity_session(lv).id_card_read_id}/photo",
+        None,
+    ),
+    ("get", "/api/desk/identity/face-checks/{check_id}/photo"): lambda lv: (
+        f"/api/desk/identity/face-checks/{identity_session(lv, check=True).face_check_id}/photo",
+        None,
+    ),
+    ("post", "/api/desk/identity/fill-case"): lambda lv: (
+        "/api/desk/identity/fill-case",
+        {"case_id": identity_session(lv, case=True).case_id},
+    ),
+    # Electronic licences (licences/api.py): a draft case of agent01 in session whose
+    # applicant is the sample person chen, the citizen's consent given on the kiosk
+    ("post", "/api/desk/cases/{case_id}/licence-consent-requests"): lambda lv: (
+        f"/api/desk/cases/{_case(lv)}/licence-consent-requests",
+        None,
+    ),
+    ("get", "/api/desk/cases/{case_id}/licences"): lambda lv: (
+        f"/api/desk/cases/{consented_case_id(lv)}/licences",
+        None,
+    ),
+    ("post", "/api/desk/cases/{case_id}/materials/{material_code}/licence"): lambda lv: (
+        f"/api/desk/cases/{consented_case_id(lv)}/materials/M02/licence",
+        {"licence_id": "sample00chenid_card"},
+    ),
 }
 PUBLIC = {
     ("post", "/api/auth/login"),
@@ -449,6 +505,8 @@ PUBLIC = {
     ("get", "/api/public/documents/{doc_id}/pdf"),  # by document id + check code, rate-limited
     ("get", "/api/public/documents/{doc_id}/verify"),  # 扫码验真, rate-limited
     ("post", "/api/public/documents/verify"),  # 上传验真, rate-limited
+    ("post", "/api/provincial/licences/search"),  # another platform, by the interface token
+    ("post", "/api/provincial/licences/{licence_id}/file"),  # the same
 }
 
 
@@ -695,6 +753,19 @@ def _material(live: LiveServer, state: str = "draft") -> str:
 
 
 _LAST_KIOSK: dict[str, str] = {}
+_CARD = person("chen").id_card()
+
+
+def _kiosk_in_session(live: LiveServer, path: str) -> str:
+    """``path``, once the kiosk of ``_device_token`` is in a session with agent01."""
+    session_ticket(live, _LAST_KIOSK.get(live.url) or new_kiosk(live)[1])
+    return path
+
+
+def _identity_path(live: LiveServer, path: str) -> str:
+    """``path``, once agent01 serves a fresh session in which an ID card was read."""
+    identity_session(live)
+    return path
 
 
 def _device_token(live: LiveServer) -> str:
