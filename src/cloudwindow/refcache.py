@@ -4,7 +4,8 @@ Taking a ticket, matching, accepting and ending a session each need the service 
 name and skill group, the group's wrap-up time and hours, the home centres of the
 item's department, the agents' skills, home centre and display name. These change a
 few times a day; reading them again in every transaction was most of the queue's SQL
-(docs/benchmarks.md). They are kept here for ``TTL`` seconds.
+(docs/benchmarks.md). They are kept here for ``TTL`` seconds. The case lists and views
+name each row's item, department and agent from here too (``*_names``).
 
 Staleness: any ORM write to a watched table in this process (admin console, import,
 tests) clears the cache at once, on commit or rollback of that session's flush; another
@@ -15,11 +16,11 @@ cached: agent and ticket *state* is always read under row locks.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
@@ -28,6 +29,7 @@ from cloudwindow.catalog.models import Department, ServiceItem, SkillGroup
 from cloudwindow.fleet.models import Site, Terminal
 
 TTL = 10.0
+K = TypeVar("K", str, int)
 WATCHED: tuple[type[Any], ...] = (
     ServiceItem,
     SkillGroup,
@@ -143,6 +145,61 @@ async def home_centres(session: AsyncSession, department_code: str) -> frozenset
 
     result: frozenset[int] = await _cached(("centres", department_code), load)
     return result
+
+
+async def _names(
+    session: AsyncSession, kind: str, keys: Iterable[K], stmt: Callable[[list[K]], Any]
+) -> dict[K, str]:
+    """Cached names of many keys (one query for the misses; ``stmt(missing)`` selects
+    (key, name) rows)."""
+    now = time.monotonic()
+    found: dict[K, str] = {}
+    missing: list[K] = []
+    for key in set(keys):
+        hit = _store.get((kind, key))
+        if hit is not None and hit[0] > now:
+            found[key] = hit[1]  # type: ignore[assignment]
+        else:
+            missing.append(key)
+    if missing:
+        for key, name in await session.execute(stmt(missing)):
+            _store[(kind, key)] = (now + TTL, name)
+            found[key] = name
+    return found
+
+
+async def item_names(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
+    """Service item code → name (case lists: every row names its item)."""
+    return await _names(
+        session,
+        "item-name",
+        codes,
+        lambda missing: select(ServiceItem.code, ServiceItem.name).where(
+            ServiceItem.code.in_(missing)
+        ),
+    )
+
+
+async def department_names(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
+    """Department code → short name (or the full name when it has none)."""
+    return await _names(
+        session,
+        "department-name",
+        codes,
+        lambda missing: select(
+            Department.code, func.coalesce(func.nullif(Department.short_name, ""), Department.name)
+        ).where(Department.code.in_(missing)),
+    )
+
+
+async def user_names(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
+    """User id → display name."""
+    return await _names(
+        session,
+        "user-name",
+        user_ids,
+        lambda missing: select(User.id, User.display_name).where(User.id.in_(missing)),
+    )
 
 
 async def agents(session: AsyncSession, user_ids: list[int]) -> dict[int, AgentInfo]:

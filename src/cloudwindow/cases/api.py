@@ -133,9 +133,8 @@ async def approval_list(
     overdue: bool | None = None,
 ) -> CasePage:
     """Pending: steps of my department to decide (oldest first); decided: mine."""
-    department = await approvals.department_of(services, who)
     async with services.db.read() as session:
-        return await queries.list_approvals(session, department, who.id, scope, overdue, paging)
+        return await queries.list_approvals(session, who.id, scope, overdue, paging)
 
 
 @router.get("/approvals/{case_id}", response_model=CaseView, operation_id="approval_case")

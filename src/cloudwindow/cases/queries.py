@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select
+from pydantic import TypeAdapter
+from sqlalchemy import ColumnElement, Row, Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import aliased
 
+from cloudwindow import refcache
 from cloudwindow.accounts.models import User
 from cloudwindow.cases import deadlines, forms
+from cloudwindow.cases.errors import ApproverWithoutDepartment
 from cloudwindow.cases.models import (
     ApprovalStep,
     Case,
@@ -32,18 +35,15 @@ from cloudwindow.cases.schemas import (
     ApprovalView,
     CaseMetrics,
     CasePage,
-    CaseRow,
     CaseView,
     Correction,
     EventView,
     FieldProblem,
     FormRef,
-    ItemRef,
     MaterialView,
     NotificationView,
     RecordingRef,
     RequiredMaterial,
-    StepRef,
     UserRef,
 )
 from cloudwindow.cases.states import (
@@ -53,7 +53,7 @@ from cloudwindow.cases.states import (
     MaterialStatus,
     StepState,
 )
-from cloudwindow.catalog.models import Department, ServiceItem
+from cloudwindow.catalog.models import ServiceItem
 from cloudwindow.config import Settings
 from cloudwindow.db import utcnow
 from cloudwindow.pagination import PageParams
@@ -183,7 +183,7 @@ def readiness(
 
 # Deadlines -----------------------------------------------------------------------------------
 def deadline_fields(
-    case: Case,
+    case: CaseLike,
     today: date,
     memo: dict[date, tuple[int, deadlines.DeadlineStatus]] | None = None,
 ) -> dict[str, Any]:
@@ -219,99 +219,76 @@ def state_label(state: str) -> dict[str, str]:
 
 
 # Views ---------------------------------------------------------------------------------------
+# What a row reads of its case: an ORM ``Case`` (a detail view) or a row of ROW_COLUMNS
+# (a list page: no ORM objects, no form data, ciphertexts or material snapshot).
+CaseLike = Case | Row[Any]
+StepTriple = tuple[int, str, str]  # the open step: (step, name, department code)
+
+
 @dataclass
 class Refs:
-    """Names the rows of a page need, loaded in a few queries for the whole page."""
+    """Names the rows of a page show, from the per-process reference cache
+    (``refcache``: no query when warm)."""
 
-    items: dict[str, ServiceItem]
-    departments: dict[str, str]
-    users: dict[int, str]
-    steps: dict[int, CaseApproval]  # case id → its open (pending) step
+    items: dict[str, str]  # service item code → name
+    departments: dict[str, str]  # department code → short name
+    users: dict[int, str]  # user id → display name
     clock: dict[date, tuple[int, deadlines.DeadlineStatus]] = field(default_factory=dict)
 
 
 async def load_refs(
     session: AsyncSession,
-    cases: Sequence[Case],
-    approvals: Sequence[CaseApproval] | None = None,
+    cases: Sequence[CaseLike],
+    steps: Iterable[StepTriple | None] = (),
+    users: Iterable[int] = (),
 ) -> Refs:
-    """``approvals``: every step of the (one) case when the caller has them already (a
-    detail view): no query for the open step, and their deciders' names come along."""
-    codes = {c.service_item_code for c in cases}
-    items = (
-        {
-            i.code: i
-            for i in await session.scalars(select(ServiceItem).where(ServiceItem.code.in_(codes)))
-        }
-        if codes
-        else {}
+    """The names ``cases`` (with their open ``steps``, and ``users`` such as deciders)
+    need."""
+    depts = {c.department_code for c in cases} | {s[2] for s in steps if s is not None}
+    return Refs(
+        items=await refcache.item_names(session, {c.service_item_code for c in cases}),
+        departments=await refcache.department_names(session, depts),
+        users=await refcache.user_names(session, {c.agent_id for c in cases} | set(users)),
     )
-    ids = [c.id for c in cases]
-    if approvals is None and ids:
-        approvals = list(
-            await session.scalars(
-                select(CaseApproval).where(
-                    CaseApproval.case_id.in_(ids), CaseApproval.state == StepState.PENDING.value
-                )
-            )
-        )
-    steps = {a.case_id: a for a in approvals or [] if a.state == StepState.PENDING.value}
-    dept_codes = {c.department_code for c in cases} | {s.department_code for s in steps.values()}
-    depts = (
-        {
-            d.code: d.short_name or d.name
-            for d in await session.scalars(
-                select(Department).where(Department.code.in_(dept_codes))
-            )
-        }
-        if dept_codes
-        else {}
-    )
-    user_ids = {c.agent_id for c in cases} | {
-        a.decided_by for a in approvals or [] if a.decided_by is not None
-    }  # a list's pending steps have no decider
-    users = (
-        {
-            u.id: u.display_name
-            for u in await session.scalars(select(User).where(User.id.in_(user_ids)))
-        }
-        if user_ids
-        else {}
-    )
-    return Refs(items, depts, users, steps)
 
 
-def case_row(case: Case, refs: Refs, today: date, approval_id: int | None = None) -> CaseRow:
-    item = refs.items.get(case.service_item_code)
-    step = refs.steps.get(case.id)
-    return CaseRow(
-        id=case.id,
-        number=case.number,
-        state=case.state,
-        state_label=state_label(case.state),
-        service_item=ItemRef(
-            code=case.service_item_code,
-            name=item.name if item else case.service_item_code,
-            department_code=case.department_code,
-            department_name=refs.departments.get(case.department_code, case.department_code),
-        ),
-        applicant_masked=case.applicant_masked,
-        phone_masked=case.phone_masked,
-        agent=UserRef(id=case.agent_id, display_name=refs.users.get(case.agent_id, "")),
-        round=case.round,
-        current_step=StepRef(
-            step=step.step,
-            name=step.name,
-            department_code=step.department_code,
-            department_name=refs.departments.get(step.department_code, step.department_code),
-        )
-        if step
+def case_row(
+    case: CaseLike,
+    step: StepTriple | None,
+    refs: Refs,
+    today: date,
+    approval_id: int | None = None,
+) -> dict[str, Any]:
+    """A ``CaseRow`` as plain data (a page validates all its rows at once)."""
+    dept = case.department_code
+    return {
+        "id": case.id,
+        "number": case.number,
+        "state": case.state,
+        "state_label": state_label(case.state),
+        "service_item": {
+            "code": case.service_item_code,
+            "name": refs.items.get(case.service_item_code, case.service_item_code),
+            "department_code": dept,
+            "department_name": refs.departments.get(dept, dept),
+        },
+        "applicant_masked": case.applicant_masked,
+        "phone_masked": case.phone_masked,
+        "agent": {"id": case.agent_id, "display_name": refs.users.get(case.agent_id, "")},
+        "round": case.round,
+        "current_step": {
+            "step": step[0],
+            "name": step[1],
+            "department_code": step[2],
+            "department_name": refs.departments.get(step[2], step[2]),
+        }
+        if step is not None
         else None,
-        approval_id=approval_id,
-        created_at=case.created_at,
-        updated_at=case.updated_at,
+        "approval_id": approval_id,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
         **deadline_fields(case, today, refs.clock),
-    )
+    }
 
 
 async def case_view(
@@ -348,7 +325,14 @@ async def case_view(
             select(Notification).where(Notification.case_id == case.id).order_by(Notification.id)
         )
     )
-    refs = await load_refs(session, [case], approvals)
+    # the open step: the last pending one (one per case; the old code's dict kept the last)
+    open_step = next(
+        ((a.step, a.name, a.department_code) for a in reversed(approvals) if a.state == PENDING),
+        None,
+    )
+    refs = await load_refs(
+        session, [case], [open_step], (a.decided_by for a in approvals if a.decided_by)
+    )
     names = refs.users
     ticket = await session.get(Ticket, case.ticket_id) if case.ticket_id else None
     recordings: list[RecordingRef] = []
@@ -363,7 +347,7 @@ async def case_view(
         ]
     full = clear_data(settings, case)
     ready = readiness(case, schema, full, materials)
-    row = case_row(case, refs, today)
+    row = case_row(case, open_step, refs, today)
     correction = (
         Correction(
             reason=str(case.correction.get("reason", "")),
@@ -375,9 +359,8 @@ async def case_view(
     )
     from cloudwindow.cases.notify import receipt_for  # notify imports this module
 
-    item = refs.items.get(case.service_item_code)
-    return CaseView(
-        **row.model_dump(),
+    view = CaseView(
+        **row,
         form_version_id=case.form_version_id,
         form=FormRef(id=form.id, version=form.version, schema_=form.schema, layout=form.layout)
         if form
@@ -421,11 +404,11 @@ async def case_view(
         events=[EventView.model_validate(e, from_attributes=True) for e in events],
         notifications=[NotificationView.model_validate(n, from_attributes=True) for n in notes],
         recordings=recordings,
-        receipt=receipt_for(settings, case, item.name if item else case.service_item_code, row)
-        if case.accepted_at
-        else None,
         version=case.version,
     )
+    if case.accepted_at:
+        view.receipt = receipt_for(settings, case, view.service_item.name, view)
+    return view
 
 
 # Lists ---------------------------------------------------------------------------------------
@@ -433,10 +416,10 @@ async def case_view(
 # of 100,000 cases on each page view costs more than the page itself (docs/benchmarks.md).
 TOTAL_CAP = 10_000
 _CASE_NUMBER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+PENDING = StepState.PENDING.value
 
-# The columns a list row (case_row) reads; the form data, ciphertexts and material
-# snapshot stay in the database (raiseload: a row that needs more fails loudly).
-ROW_COLUMNS = load_only(
+# The columns a list row (case_row) reads, and the case's open step (outer join).
+ROW_COLUMNS = (
     Case.id,
     Case.number,
     Case.state,
@@ -451,7 +434,12 @@ ROW_COLUMNS = load_only(
     Case.due_date,
     Case.created_at,
     Case.updated_at,
-    raiseload=True,
+)
+OPEN_STEP = aliased(CaseApproval, name="open_step")
+STEP_COLUMNS = (
+    OPEN_STEP.step.label("open_step"),
+    OPEN_STEP.name.label("open_step_name"),
+    OPEN_STEP.department_code.label("open_step_department"),
 )
 
 
@@ -492,70 +480,134 @@ def filtered(stmt: Select[Any], f: CaseFilter, today: date) -> Select[Any]:
     return stmt
 
 
-async def page_total(
-    session: AsyncSession, ids: Select[Any], params: PageParams, shown: int
-) -> tuple[int, bool]:
-    """(total, exact) of a list whose id query is ``ids`` (one column, unordered), when
-    its page ``params`` has ``shown`` rows: a short non-empty page is the last one, so
-    the total needs no query; otherwise matches are counted up to TOTAL_CAP."""
-    offset = (params.page - 1) * params.page_size
-    if 0 < shown < params.page_size:
-        return offset + shown, True
-    capped = ids.limit(TOTAL_CAP + 1).subquery()
-    n = int(await session.scalar(select(func.count()).select_from(capped)) or 0)
-    return min(n, TOTAL_CAP), n <= TOTAL_CAP
+def capped_count(ids: Select[Any]) -> Select[Any]:
+    """How many rows ``ids`` (one column, unordered) has, counting at most TOTAL_CAP + 1."""
+    capped = ids.correlate(None).limit(TOTAL_CAP + 1).subquery()
+    return select(func.count()).select_from(capped)
 
 
 def paged(stmt: Select[Any], params: PageParams) -> Select[Any]:
     return stmt.limit(params.page_size).offset((params.page - 1) * params.page_size)
 
 
-async def list_cases(session: AsyncSession, f: CaseFilter, params: PageParams) -> CasePage:
+async def fetch_list(
+    session: AsyncSession,
+    rows: Select[*tuple[Any, ...]],
+    ids: Select[Any],
+    params: PageParams,
+) -> tuple[Sequence[Row[Any]], int, bool]:
+    """One statement for a page: ``rows`` (the page's rows, their order) with the capped
+    count of ``ids`` (the list's id query, unordered) riding along as a column that is
+    computed once. Returns (rows, total, exact). A short non-empty page is the last
+    one (its total is exact whatever the cap); an empty page past the first needs the
+    count on its own."""
+    found = (
+        await session.execute(rows.add_columns(capped_count(ids).scalar_subquery().label("n")))
+    ).all()
+    offset = (params.page - 1) * params.page_size
+    if 0 < len(found) < params.page_size:
+        return found, offset + len(found), True
+    if found:
+        n = int(found[0].n)
+    elif params.page == 1:
+        n = 0
+    else:
+        n = int(await session.scalar(capped_count(ids)) or 0)
+    return found, min(n, TOTAL_CAP), n <= TOTAL_CAP
+
+
+def open_step_of(row: Row[Any]) -> StepTriple | None:
+    if row.open_step is None:
+        return None
+    return (row.open_step, row.open_step_name, row.open_step_department)
+
+
+def unique_cases(rows: Sequence[Row[Any]], key: str = "id") -> list[Row[Any]]:
+    """The rows once each (a case has one pending step, but the outer join would repeat a
+    case that had two)."""
+    seen: set[int] = set()
+    out = []
+    for r in rows:
+        k = getattr(r, key)
+        if k not in seen:
+            seen.add(k)
+            out.append(r)
+    return out
+
+
+async def page_of(
+    session: AsyncSession,
+    rows: Sequence[Row[Any]],
+    total: int,
+    exact: bool,
+    params: PageParams,
+    approval_ids: bool = False,
+) -> CasePage:
     today = china_today()
-    # The page's ids first (an index-only scan, however deep the page), then their rows.
+    steps = [open_step_of(r) for r in rows]
+    refs = await load_refs(session, rows, steps)
+    items = [
+        case_row(r, step, refs, today, r.approval_id if approval_ids else None)
+        for r, step in zip(rows, steps, strict=True)
+    ]
+    return CASE_PAGE.validate_python(
+        {
+            "items": items,
+            "total": total,
+            "total_exact": exact,
+            "page": params.page,
+            "page_size": params.page_size,
+        }
+    )
+
+
+CASE_PAGE = TypeAdapter(CasePage)
+
+
+async def list_cases(session: AsyncSession, f: CaseFilter, params: PageParams) -> CasePage:
+    """One statement: the page's ids first (an index-only scan, however deep the page),
+    then only their rows' columns and open steps, and the capped count."""
+    today = china_today()
     ids = paged(filtered(select(Case.id), f, today).order_by(Case.id.desc()), params)
-    cases = list(
-        await session.scalars(
-            select(Case)
-            .options(ROW_COLUMNS)
-            .where(Case.id.in_(ids.scalar_subquery()))
-            .order_by(Case.id.desc())
-        )
+    rows = (
+        select(*ROW_COLUMNS, *STEP_COLUMNS)
+        .outerjoin(OPEN_STEP, (OPEN_STEP.case_id == Case.id) & (OPEN_STEP.state == PENDING))
+        .where(Case.id.in_(ids.correlate(None).scalar_subquery()))
+        .order_by(Case.id.desc())
     )
-    total, exact = await page_total(
-        session, filtered(select(Case.id), f, today), params, len(cases)
+    found, total, exact = await fetch_list(
+        session, rows, filtered(select(Case.id), f, today), params
     )
-    refs = await load_refs(session, cases)
-    return CasePage(
-        items=[case_row(c, refs, today) for c in cases],
-        total=total,
-        total_exact=exact,
-        page=params.page,
-        page_size=params.page_size,
-    )
+    return await page_of(session, unique_cases(found), total, exact, params)
+
+
+async def approver_department(session: AsyncSession, user_id: int) -> str:
+    """The approver's department (``users.department_code``), read in the list's own
+    session; none → 422 ``approver-without-department``."""
+    department = await session.scalar(select(User.department_code).where(User.id == user_id))
+    if not department:
+        raise ApproverWithoutDepartment()
+    return str(department)
 
 
 async def list_approvals(
     session: AsyncSession,
-    department_code: str,
     user_id: int,
     scope: str,
     overdue: bool | None,
     params: PageParams,
 ) -> CasePage:
-    """Pending: steps of the department waiting for a decision, oldest first. Decided:
-    the steps this approver decided, newest first."""
+    """Pending: steps of the approver's department waiting for a decision, oldest first.
+    Decided: the steps this approver decided, newest first."""
     today = china_today()
     where: list[ColumnElement[bool]]
     order: list[ColumnElement[Any]]
+    department = await approver_department(session, user_id)
     if scope == "decided":
         where = [CaseApproval.decided_by == user_id]
         order = [CaseApproval.decided_at.desc(), CaseApproval.id.desc()]
     else:
-        where = [
-            CaseApproval.department_code == department_code,
-            CaseApproval.state == StepState.PENDING.value,
-        ]
+        where = [CaseApproval.department_code == department, CaseApproval.state == PENDING]
         order = [CaseApproval.id.asc()]
 
     def steps_of(stmt: Select[Any]) -> Select[Any]:
@@ -566,28 +618,19 @@ async def list_approvals(
             )
         return stmt
 
-    steps = list(
-        await session.scalars(paged(steps_of(select(CaseApproval)).order_by(*order), params))
+    # the page's step ids alone first: an index-only scan of (department, state, id) —
+    # with the whole rows the planner walked the primary key past every other step.
+    ids = paged(steps_of(select(CaseApproval.id)).order_by(*order), params)
+    rows = (
+        select(CaseApproval.id.label("approval_id"), *ROW_COLUMNS, *STEP_COLUMNS)
+        .join(Case, Case.id == CaseApproval.case_id)
+        .outerjoin(OPEN_STEP, (OPEN_STEP.case_id == Case.id) & (OPEN_STEP.state == PENDING))
+        .where(CaseApproval.id.in_(ids.correlate(None).scalar_subquery()))
+        .order_by(*order)
     )
-    total, exact = await page_total(session, steps_of(select(CaseApproval.id)), params, len(steps))
-    by_id = (
-        {
-            c.id: c
-            for c in await session.scalars(
-                select(Case).options(ROW_COLUMNS).where(Case.id.in_([s.case_id for s in steps]))
-            )
-        }
-        if steps
-        else {}
-    )
-    cases = [by_id[s.case_id] for s in steps]
-    refs = await load_refs(session, cases)
-    return CasePage(
-        items=[case_row(by_id[s.case_id], refs, today, approval_id=s.id) for s in steps],
-        total=total,
-        total_exact=exact,
-        page=params.page,
-        page_size=params.page_size,
+    found, total, exact = await fetch_list(session, rows, steps_of(select(CaseApproval.id)), params)
+    return await page_of(
+        session, unique_cases(found, "approval_id"), total, exact, params, approval_ids=True
     )
 
 
