@@ -14,7 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import (
+    DateTime,
+    MetaData,
+    Table,
+    bindparam,
+    event,
+    insert,
+    inspect,
+    text,
+    update,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,8 +32,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -83,8 +94,148 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
         return engine
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 20)
-    kw.setdefault("pool_pre_ping", True)
+    # No pre-ping: with asyncpg it costs three round trips (BEGIN, ";", ROLLBACK) on
+    # every checkout, about as many as the queue's hot actions send for their own work
+    # (docs/benchmarks.md, issue 3). Disconnects are handled optimistically instead: a
+    # statement that fails on a dead connection invalidates the whole pool, so after a
+    # database restart one transaction per node fails (and is rolled back) and the next
+    # ones reconnect. Connections are also recycled hourly.
+    kw.setdefault("pool_pre_ping", False)
+    kw.setdefault("pool_recycle", 3600)
     return create_async_engine(url, **kw)
+
+
+# Deferred writes ---------------------------------------------------------------------------
+DEFERRED = "cloudwindow.deferred_writes"
+Params = dict[str, Any]
+
+
+class DeferredWrites:
+    """Changes to a few hot tables, written at the end of the transaction in one batch.
+
+    The live queue's actions change one ticket row and one or two agent rows and add a
+    few history rows (ticket_log, agent_state_log) per action. Flushed by the ORM that is
+    one statement per row, each a round trip, plus the unit of work's CPU. With a
+    ``DeferredWrites`` in ``session.info`` (``Database.transaction(deferred=...)``), each
+    ORM flush hands these changes over instead (``before_flush`` below): UPDATEs of rows
+    of ``update_tables`` (one per row, changed columns only, later changes merged) and
+    INSERTs of new rows of ``insert_tables`` (multi-row, ids never read). ``execute``
+    then writes them, with the caller's last INSERT (the outbox events, whose ids it
+    returns), as **one statement** on PostgreSQL (data-modifying CTEs) or as a few
+    statements in order on SQLite.
+
+    What an action reads back through SQL inside the same transaction does not see these
+    changes until ``execute`` (the ORM objects in the session do): actions that use this
+    must not depend on it. A row lock taken after a change with ``populate_existing``
+    would reload the old values, so such actions lock their rows first (house order).
+    """
+
+    def __init__(self, update_tables: frozenset[str], insert_tables: frozenset[str]) -> None:
+        self.update_tables = update_tables
+        self.insert_tables = insert_tables
+        self.updates: dict[tuple[Table, tuple[Any, ...]], dict[str, Any]] = {}
+        self.inserts: dict[tuple[Table, frozenset[str]], list[dict[str, Any]]] = {}
+
+    def harvest(self, session: Session) -> None:
+        for obj in list(session.new):
+            table = obj.__table__
+            if table.name not in self.insert_tables:
+                continue
+            state = inspect(obj)
+            # As the ORM does: a None leaves the column to its default (or NULL).
+            row = {
+                attr.key: value
+                for attr in state.mapper.column_attrs
+                if (value := state.dict.get(attr.key)) is not None
+            }
+            # Python-side defaults now: inside a CTE, SQLAlchemy does not apply them.
+            for column in table.columns:
+                default = column.default
+                if column.key not in row and default is not None:
+                    if default.is_scalar:
+                        row[column.key] = default.arg
+                    elif default.is_callable:
+                        row[column.key] = default.arg(None)
+            self.inserts.setdefault((table, frozenset(row)), []).append(row)
+            session.expunge(obj)
+        for obj in list(session.dirty):
+            table = obj.__table__
+            if table.name not in self.update_tables:
+                continue
+            state = inspect(obj)
+            changed = {key: state.dict[key] for key in state.committed_state if key in state.dict}
+            if not changed or state.identity is None:
+                continue
+            self.updates.setdefault((table, state.identity), {}).update(changed)
+            state._commit_all(state.dict, session.identity_map)
+
+    # Rows of one table changing the same columns: from this many on, one executemany
+    # (asyncpg pipelines it) instead of a CTE each (the matcher's rounds: a CTE per row
+    # would make a statement SQLAlchemy compiles anew every time).
+    MANY = 3
+
+    def _statements(self) -> tuple[list[tuple[Update, list[Params]]], list[Update | Insert]]:
+        """(executemany UPDATEs with their parameters, single statements in order)."""
+        groups: dict[tuple[Table, frozenset[str]], list[tuple[tuple[Any, ...], dict[str, Any]]]]
+        groups = {}
+        for (table, key), values in self.updates.items():
+            groups.setdefault((table, frozenset(values)), []).append((key, values))
+        many: list[tuple[Update, list[Params]]] = []
+        single: list[Update | Insert] = []
+        for (table, columns), rows in groups.items():
+            pk = list(table.primary_key)
+            if len(rows) >= self.MANY:
+                stmt = (
+                    update(table)
+                    .where(*[c == bindparam(f"k_{c.key}") for c in pk])
+                    .values({c: bindparam(f"v_{c}") for c in sorted(columns)})
+                )
+                params = [
+                    {
+                        **{f"k_{c.key}": v for c, v in zip(pk, key, strict=True)},
+                        **{f"v_{c}": v for c, v in values.items()},
+                    }
+                    for key, values in rows
+                ]
+                many.append((stmt, params))
+                continue
+            for key, values in rows:
+                where = [column == value for column, value in zip(pk, key, strict=True)]
+                single.append(update(table).where(*where).values(values))
+        for (table, _), inserts in self.inserts.items():
+            single.append(insert(table).values(inserts))
+        self.updates, self.inserts = {}, {}
+        return many, single
+
+    async def execute(self, session: AsyncSession, last: Insert | None = None) -> list[int]:
+        """Write everything collected, then ``last`` (an INSERT … RETURNING id); returns
+        the ids ``last`` returned, ascending (= its rows' order: one statement, one
+        sequence)."""
+        await session.flush()  # other pending ORM changes first (and a last harvest)
+        many, statements = self._statements()
+        returning = last is not None
+        conn = await session.connection()
+        for stmt, params in many:
+            await conn.execute(stmt, params)
+        final: Insert | Update | None = last
+        if conn.dialect.name == "postgresql" and statements:
+            main = last if last is not None else statements.pop()
+            for i, statement in enumerate(statements):
+                main = main.add_cte(statement.cte(f"w{i}"))
+            statements, final = [], main
+        for statement in statements:
+            await conn.execute(statement)
+        if final is None:
+            return []
+        result = await conn.execute(final)
+        return sorted(result.scalars()) if returning else []
+
+
+@event.listens_for(Session, "before_flush")
+def _defer_hot_writes(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    deferred = session.info.get(DEFERRED)
+    if deferred is not None:
+        deferred.harvest(session)
 
 
 class Database:

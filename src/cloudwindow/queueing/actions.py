@@ -56,6 +56,15 @@ from cloudwindow.services import Services
 
 SUPERVISORS = "role:supervisor"
 
+# The hot actions' row changes (ticket, agents, the call) and history rows are written
+# with their events in one batch at the end of the transaction (db.DeferredWrites): one
+# round trip on PostgreSQL instead of one per row. These actions lock every row they
+# change before changing it and read nothing back through SQL that they changed.
+HOT = (
+    frozenset({"tickets", "agent_status", "media_sessions"}),
+    frozenset({"ticket_log", "agent_state_log"}),
+)
+
 
 def _epoch(at: datetime) -> float:
     return at.timestamp()
@@ -153,7 +162,7 @@ async def _notify_agent(session: AsyncSession, out: Outbox, status: AgentStatus)
 # Tickets ---------------------------------------------------------------------------------
 async def do_take_ticket(services: Services, principal: Principal, body: TakeTicket) -> TicketView:
     """取号: a kiosk (or a signed-in citizen) joins the queue for one service item."""
-    async with unit_of_work(services) as (session, out):
+    async with unit_of_work(services, deferred=HOT) as (session, out):
         # One read for both checks: a resend of the same request (idempotency key), or
         # another ticket this kiosk is still waiting on or being served for.
         mine: ColumnElement[bool] = Ticket.state.in_(
@@ -250,7 +259,7 @@ async def _release_agent(session: AsyncSession, out: Outbox, ticket: Ticket, now
 
 
 async def do_cancel_ticket(services: Services, principal: Principal, ticket_id: int) -> TicketView:
-    async with unit_of_work(services) as (session, out):
+    async with unit_of_work(services, deferred=HOT) as (session, out):
         ticket = await _own_ticket(session, principal, ticket_id)
         now = utcnow()
         if ticket.state == TicketState.OFFERED:
@@ -302,7 +311,7 @@ async def do_set_agent_state(
 ) -> AgentStateView:
     """Ready / not ready (with a reason) / offline, from the agent console."""
     target = AgentState(body.state)
-    async with unit_of_work(services) as (session, out):
+    async with unit_of_work(services, deferred=HOT) as (session, out):
         status = await _status_for(session, principal)
         consult.refuse_while_in_consult(status)
         reason = (
@@ -349,7 +358,7 @@ async def _offered_ticket(
 async def do_accept_offer(
     services: Services, principal: Principal, ticket_id: int
 ) -> AgentStateView:
-    async with unit_of_work(services) as (session, out):
+    async with unit_of_work(services, deferred=HOT) as (session, out):
         status, ticket = await _offered_ticket(session, principal, ticket_id)
         now = utcnow()
         if ticket.offer_expires_at is not None and ticket.offer_expires_at < now:
@@ -381,7 +390,7 @@ async def _return_to_queue(
 async def do_decline_offer(
     services: Services, principal: Principal, ticket_id: int
 ) -> AgentStateView:
-    async with unit_of_work(services) as (session, out):
+    async with unit_of_work(services, deferred=HOT) as (session, out):
         status, ticket = await _offered_ticket(session, principal, ticket_id)
         await _return_to_queue(session, out, ticket, principal.ident, "declined")
         move_agent(session, status, AgentState.NOT_READY, NotReadyReason.DECLINED_OFFER.value)
@@ -395,7 +404,7 @@ async def do_end_session(
     services: Services, principal: Principal, ticket_id: int
 ) -> AgentStateView:
     """The agent ends the session: the ticket is completed, the agent wraps up."""
-    async with unit_of_work(services) as (session, out):
+    async with unit_of_work(services, deferred=HOT) as (session, out):
         await consult.lock_partner_first(session, principal.id, ticket_id)
         status = await _status_for(session, principal)
         ticket = await lock_ticket(session, ticket_id)
@@ -501,7 +510,7 @@ async def do_transfer(services: Services, principal: Principal, body: Transfer) 
 
 
 async def do_finish_wrap_up(services: Services, principal: Principal) -> AgentStateView:
-    async with unit_of_work(services) as (session, out):
+    async with unit_of_work(services, deferred=HOT) as (session, out):
         status = await _status_for(session, principal)
         if status.state != AgentState.WRAP_UP:
             # The wrap-up timer already made the agent ready (and maybe an offer is
@@ -517,7 +526,7 @@ async def do_finish_wrap_up(services: Services, principal: Principal) -> AgentSt
 # Matching and timers ---------------------------------------------------------------------
 async def do_match(services: Services, max_tickets: int = 2000) -> int:
     """Offer waiting tickets to ready agents (rules.route); returns offers made."""
-    async with unit_of_work(services) as (session, out):
+    async with unit_of_work(services, deferred=HOT) as (session, out):
         now = utcnow()
         statuses = list(
             await session.scalars(

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi.encoders import jsonable_encoder
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudwindow.db import utcnow
+from cloudwindow.db import DEFERRED, DeferredWrites, utcnow
 from cloudwindow.realtime.models import OutboxEvent
 
 if TYPE_CHECKING:
@@ -76,17 +77,47 @@ class Outbox:
     async def write(self) -> None:
         """Insert the durable events, in order, in one batch (ids assigned)."""
         rows = [e.row for e in self.events if e.row is not None]
+        deferred: DeferredWrites | None = self.session.info.get(DEFERRED)
+        if deferred is None:
+            if rows:
+                self.session.add_all(rows)
+            await self.session.flush()
+            return
+        # With deferred writes, the events go in the same statement as the rest.
+        last = None
         if rows:
-            self.session.add_all(rows)
-        await self.session.flush()
+            now = utcnow()
+            last = (
+                insert(OutboxEvent)
+                .values(
+                    [
+                        dict(recipient=r.recipient, type=r.type, data=r.data, created_at=now)
+                        for r in rows
+                    ]
+                )
+                .returning(OutboxEvent.id)
+            )
+        ids = await deferred.execute(self.session, last)
+        for row, event_id in zip(rows, ids, strict=True):
+            row.id = event_id
 
 
 @asynccontextmanager
-async def unit_of_work(services: Services) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
-    """A transaction plus its outbox; events are published after a successful commit."""
+async def unit_of_work(
+    services: Services, *, deferred: tuple[frozenset[str], frozenset[str]] | None = None
+) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
+    """A transaction plus its outbox; events are published after a successful commit.
+
+    ``deferred``: (tables whose row UPDATEs, tables whose INSERTs) are collected and
+    written with the events in one batch at the end (``db.DeferredWrites``)."""
     async with services.db.transaction() as session:
+        if deferred is not None:
+            session.info[DEFERRED] = DeferredWrites(*deferred)
         outbox = Outbox(session)
-        yield session, outbox
-        await outbox.write()  # assigns event ids before the commit
+        try:
+            yield session, outbox
+            await outbox.write()  # assigns event ids before the commit
+        finally:
+            session.info.pop(DEFERRED, None)
     if outbox.events:
         await services.hub.publish(outbox.events)
