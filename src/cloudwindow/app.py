@@ -30,6 +30,7 @@ from cloudwindow.db import Database
 from cloudwindow.errors import RuleViolation, error_body, install_error_handlers
 from cloudwindow.fleet.api import router as fleet_router
 from cloudwindow.identity.api import router as identity_router
+from cloudwindow.licences.api import router as licences_router
 from cloudwindow.logs import configure_logging, get_logger
 from cloudwindow.media.api import router as media_router
 from cloudwindow.media.caps import CapsPusher
@@ -203,6 +204,7 @@ def create_app(
         forms_router,
         case_materials_router,
         trust_router,
+        licences_router,
         identity_router,
     )
     for router in app.state.routers:

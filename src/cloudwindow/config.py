@@ -122,3 +122,12 @@ class Settings(BaseSettings):
     face_match_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
     face_workers: int = Field(default=1, ge=1, le=16)
     face_image_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Electronic licences (licences/, docs/licences.md): where the agent's fetches go
+    # (local: this platform's registry; http: a provincial licence service at this URL
+    # with this bearer token), and the token that this platform's own provincial
+    # interface (/api/provincial/licences) accepts (None: the interface is off)
+    licence_provider: Literal["local", "http"] = "local"
+    licence_provider_url: str = ""
+    licence_provider_token: str = ""
+    licence_provider_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    licence_api_token: str | None = None

@@ -16,6 +16,7 @@ from cloudwindow.cases.models import (
 from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
 from cloudwindow.fleet.models import EnrollmentCode, Seat, Site, Terminal
 from cloudwindow.identity.models import Consent, FaceCheck, IdCardRead
+from cloudwindow.licences.models import Licence, LicenceProduct
 from cloudwindow.media.models import MediaSession
 from cloudwindow.media.telemetry_models import QualityAlert, QualitySample
 from cloudwindow.queueing.models import (
@@ -55,6 +56,8 @@ __all__ = [
     "FaceCheck",
     "FormVersion",
     "IdCardRead",
+    "Licence",
+    "LicenceProduct",
     "LoginFailure",
     "MediaSession",
     "Notification",

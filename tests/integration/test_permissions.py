@@ -22,8 +22,8 @@ from integration.cases_support import (
     session_ticket,
 )
 from integration.documents_support import sealed_receipt
-from integration.licences_support import consented_case_id
 from integration.identity_support import identity_session
+from integration.licences_support import consented_case_id
 from integration.recording_support import served_ticket, start, webm
 from integration.wsclient import WsClient
 

@@ -131,6 +131,12 @@ class CaseMaterial(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @property
+    def licence(self) -> dict[str, Any] | None:
+        """The electronic licence a ``licence`` material came from (kept in ``meta``)."""
+        ref = (self.meta or {}).get("licence")
+        return ref if isinstance(ref, dict) else None
+
 
 class ApprovalStep(Base):
     """One step of a service item's approval chain (云端批), decided by an approver of the

@@ -99,6 +99,20 @@ class RequiredMaterial(BaseModel):
     status: str  # missing | pending | accepted | rejected
 
 
+class MaterialLicence(BaseModel):
+    """The electronic licence a material came from (source ``licence``, docs/licences.md)."""
+
+    id: str
+    type_code: str
+    type_name: str
+    number_masked: str
+    holder_name_masked: str
+    issuer: str
+    issued_on: date
+    valid_until: date | None
+    provider: str  # local | http
+
+
 class MaterialView(BaseModel):
     id: int
     material_code: str
@@ -112,6 +126,7 @@ class MaterialView(BaseModel):
     added_by: str
     decided_at: datetime | None
     created_at: datetime
+    licence: MaterialLicence | None = None  # source ``licence`` only
 
 
 class ApprovalView(BaseModel):

@@ -17,6 +17,7 @@ from cloudwindow.catalog.schemas import ServiceItemCreate
 from cloudwindow.fleet.models import Seat, Site, Terminal
 from cloudwindow.sample.cases import load_sample_cases
 from cloudwindow.sample.generator import full_catalog
+from cloudwindow.sample.licences import load_sample_licences
 from cloudwindow.services import Services
 
 SAMPLE = Path(__file__).parent / "zengcheng.json"
@@ -136,6 +137,7 @@ async def load_sample(
                 ),
             )
         cases = await load_sample_cases(session, services) if with_items else 0
+        licences = await load_sample_licences(session, services) if with_items else 0
         counts = {
             "regions": len(data["regions"]),
             "departments": len(data["departments"]),
@@ -146,5 +148,6 @@ async def load_sample(
             "seats": len(data["seats"]),
             "users": int(await session.scalar(select(func.count()).select_from(User)) or 0),
             "cases": cases,
+            "licences": licences,
         }
     return counts

@@ -7,6 +7,7 @@
 import { rest } from './bookings'
 import { currentToken } from './session'
 import type { LocalizedText } from './errors'
+import type { MaterialLicence } from './licences'
 
 export type CaseState =
   | 'draft'
@@ -68,6 +69,8 @@ export interface MaterialView {
   added_by: string
   decided_at: string | null
   created_at: string
+  /** Source `licence`: the electronic licence it came from (docs/licences.md). */
+  licence?: MaterialLicence | null
 }
 export interface ApprovalView {
   id: number
