@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from cloudwindow.config import Settings
+from cloudwindow.privacy_rotation import app as privacy_app
 from cloudwindow.recording.cli import app as recording_app
 from cloudwindow.trust.cli import app as trust_app
 
@@ -28,6 +29,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(user_app, name="user")
 app.add_typer(recording_app, name="recording")
 app.add_typer(trust_app, name="trust")
+app.add_typer(privacy_app, name="privacy")
 
 T = TypeVar("T")
 

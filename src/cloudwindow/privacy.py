@@ -3,7 +3,8 @@
 - **Encryption**: AES-256-GCM (``cryptography``). A ciphertext is one ASCII string,
   ``cw1.<key id>.<base64url(nonce ‖ ciphertext+tag)>``: the version and the key id let a
   key be rotated (new writes use the current key, old rows still open with the previous
-  keys listed in the settings). The purpose ("phone") is authenticated data, so a value
+  keys listed in the settings; ``cloudwindow privacy rotate-key`` re-encrypts them all,
+  privacy_rotation.py). The purpose ("phone") is authenticated data, so a value
   copied from one column into another does not decrypt.
 - **Blind index**: a keyed HMAC-SHA256 of the normalised value, for equality lookups
   ("this phone number's bookings") without storing the clear value. The index key is
@@ -103,6 +104,11 @@ class Keyring:
         current = _decode_key(data_key) if data_key else load_or_create_key(data_dir)
         return cls(current, [_decode_key(k) for k in previous])
 
+    @property
+    def current_id(self) -> str:
+        """The id of the key new tokens are sealed with (``cw1.<id>.…``)."""
+        return self._current_id
+
     def encrypt(self, clear: str, purpose: str) -> str:
         nonce = os.urandom(12)
         sealed = AESGCM(self.current).encrypt(nonce, clear.encode(), purpose.encode())
@@ -127,6 +133,13 @@ class Keyring:
         """Equal inputs (same purpose) give equal indexes; nothing else can be read from it."""
         msg = purpose.encode() + b"\x00" + clear.encode()
         return hmac.new(self._index_key, msg, "sha256").hexdigest()[:40]
+
+
+def token_key_id(token: str) -> str:
+    """The key id a token was sealed with ("" if it is not a token): rotation skips
+    tokens already under the current key (privacy_rotation.py)."""
+    parts = token.split(".", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == VERSION else ""
 
 
 def normalize_phone(raw: str) -> str | None:

@@ -115,6 +115,25 @@ def _load_key(settings: Settings, path: Path) -> PrivateKey:
     raise RuntimeError(f"cannot open {path.name}: not a key of this platform's data key")
 
 
+def rewrap_keys(settings: Settings, check: bool = False) -> int:
+    """Data-key rotation (privacy_rotation.py): every private key under ``trust/`` that
+    the current data key's passphrase does not open is written again under it (opened
+    with a previous key's). The number of such keys (only counted with ``check``)."""
+    folder = trust_dir(settings)
+    current = _passphrases(settings)[0]
+    count = 0
+    for path in sorted(folder.rglob("*-key.pem")) if folder.is_dir() else []:
+        try:
+            serialization.load_pem_private_key(path.read_bytes(), current)
+            continue
+        except ValueError:
+            pass
+        count += 1
+        if not check:
+            _write_private(path, _key_pem(settings, _load_key(settings, path)), exclusive=False)
+    return count
+
+
 def _certs_pem(certs: list[x509.Certificate]) -> bytes:
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
 
