@@ -192,3 +192,21 @@ def test_a_concluded_case_issues_a_licence(live: LiveServer) -> None:
         assert issued[0]["issuer"]  # the item's department
     finally:
         later.close()
+
+
+def test_the_id_card_read_in_the_session_names_the_holder(live: LiveServer) -> None:
+    """The person at the kiosk, by the ID card read there, is whose licences are fetched
+    (not whoever the form names)."""
+    desk = Desk(live)
+    try:
+        r = desk.kiosk.post("/api/kiosk/identity/id-card", json=person("li").id_card())
+        assert r.status_code == 201, r.text
+        case = applicant_case(desk, "chen")
+        consent(desk)
+        listing = licences(desk, case["id"]).json()
+        assert listing["holder_from"] == "identity"
+        li = person("li").id_number
+        assert listing["holder_id_masked"] == li[:4] + "*" * 10 + li[-4:]
+        assert "REAL_ESTATE" in {x["type_code"] for x in listing["licences"]}  # li's
+    finally:
+        desk.close()

@@ -80,7 +80,7 @@ async def _agent_case(session: AsyncSession, who: Principal, case_id: int) -> tu
 
 async def _holder(session: AsyncSession, settings: Settings, case: Case, ticket: Ticket) -> Holder:
     """Whose licences: the ID card read in this session, else the applicant on the form."""
-    verified = await identity.verified_id_number(session, ticket.id)
+    verified = await identity.verified_id_number(session, settings, ticket.id)
     if verified:
         return Holder(verified.upper(), "identity")
     form = await session.get(FormVersion, case.form_version_id)
