@@ -27,6 +27,8 @@ from cloudwindow.cases.ws import messages as case_messages
 from cloudwindow.catalog.api import router as catalog_router
 from cloudwindow.config import Settings
 from cloudwindow.db import Database
+from cloudwindow.devices.api import router as devices_router
+from cloudwindow.devices.jobs import CommandSweeper
 from cloudwindow.errors import RuleViolation, error_body, install_error_handlers
 from cloudwindow.fleet.api import router as fleet_router
 from cloudwindow.identity.api import router as identity_router
@@ -145,6 +147,7 @@ def create_app(
     engine = QueueEngine(services)
     recording_jobs = RecordingJobs(services)
     caps_pusher = CapsPusher(services)
+    device_sweeper = CommandSweeper(services)
     dispatchers = [queue_messages, media_messages, telemetry_messages, case_messages]
     presence = PresenceWriter(services, dispatchers)
     handshakes = Handshakes(services, settings.ws_handshake_batch)
@@ -156,6 +159,7 @@ def create_app(
         await engine.start_node()
         engine.start()
         recording_jobs.start()
+        device_sweeper.start()
         if settings.media_caps_enabled:
             caps_pusher.start()
         presence.start()
@@ -170,6 +174,7 @@ def create_app(
         finally:
             await engine.stop()
             await recording_jobs.stop()
+            await device_sweeper.stop()
             await caps_pusher.stop()
             await handshakes.stop()
             try:
@@ -204,6 +209,7 @@ def create_app(
         forms_router,
         case_materials_router,
         trust_router,
+        devices_router,
         licences_router,
         identity_router,
     )

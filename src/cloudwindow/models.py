@@ -14,6 +14,7 @@ from cloudwindow.cases.models import (
     Notification,
 )
 from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
+from cloudwindow.devices.models import DeviceCommand, DeviceHealth
 from cloudwindow.fleet.models import EnrollmentCode, Seat, Site, Terminal
 from cloudwindow.identity.models import Consent, FaceCheck, IdCardRead
 from cloudwindow.licences.models import Licence, LicenceProduct
@@ -52,6 +53,8 @@ __all__ = [
     "Consent",
     "Consult",
     "Department",
+    "DeviceCommand",
+    "DeviceHealth",
     "EnrollmentCode",
     "FaceCheck",
     "FormVersion",

@@ -21,6 +21,7 @@ from integration.cases_support import (
     pending_step,
     session_ticket,
 )
+from integration.devices_support import connected_kiosk_in_session, pending_command
 from integration.documents_support import sealed_receipt
 from integration.identity_support import identity_session
 from integration.licences_support import consented_case_id
@@ -429,6 +430,38 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         f"/api/cases/{_material(lv)}/file",
         None,
     ),
+    # Device relay (devices/api.py): agent rows by agent01 serving a connected kiosk;
+    # kiosk rows on a pending command of the kiosk of _device_token
+    ("post", "/api/desk/devices/commands"): lambda lv: (
+        _desk_devices_path(lv, "/api/desk/devices/commands"),
+        {"device": "id_reader", "command": "read"},
+    ),
+    ("get", "/api/desk/devices"): lambda lv: (_desk_devices_path(lv, "/api/desk/devices"), None),
+    ("get", "/api/desk/devices/commands/{command_id}"): lambda lv: (
+        f"/api/desk/devices/commands/{pending_command(lv, new_kiosk(lv)[1])}",
+        None,
+    ),
+    ("get", "/api/kiosk/devices/commands/{command_id}"): lambda lv: (
+        f"/api/kiosk/devices/commands/{_kiosk_command(lv)}",
+        None,
+    ),
+    ("post", "/api/kiosk/devices/commands/{command_id}/result"): lambda lv: (
+        f"/api/kiosk/devices/commands/{_kiosk_command(lv)}/result",
+        {"ok": False, "error": {"code": "no-card"}},
+    ),
+    ("get", "/api/kiosk/devices/commands/{command_id}/document"): lambda lv: (
+        f"/api/kiosk/devices/commands/{_kiosk_command(lv, 'a4_printer')}/document",
+        None,
+    ),
+    ("get", "/api/kiosk/devices/commands/{command_id}/slip"): lambda lv: (
+        f"/api/kiosk/devices/commands/{_kiosk_command(lv, 'receipt_printer')}/slip",
+        None,
+    ),
+    ("post", "/api/kiosk/devices/health"): lambda lv: (
+        "/api/kiosk/devices/health",
+        {"bridge": {"connected": False}},
+    ),
+    ("get", "/api/devices/health"): lambda lv: ("/api/devices/health", None),
     # Sealed documents (trust/api.py)
     ("get", "/api/desk/cases/{case_id}/documents"): lambda lv: (
         f"/api/desk/cases/{_case(lv)}/documents",
@@ -766,6 +799,19 @@ def _identity_path(live: LiveServer, path: str) -> str:
     """``path``, once agent01 serves a fresh session in which an ID card was read."""
     identity_session(live)
     return path
+
+
+def _desk_devices_path(live: LiveServer, path: str) -> str:
+    """``path``, once agent01 serves a fresh kiosk that is connected."""
+    connected_kiosk_in_session(live)
+    return path
+
+
+def _kiosk_command(live: LiveServer, device: str = "id_reader") -> str:
+    """A pending command to the kiosk of ``_device_token`` (printers: a sealed receipt)."""
+    key = _LAST_KIOSK.get(live.url) or new_kiosk(live)[1]
+    params = {"document_id": sealed_receipt(live)} if "printer" in device else {}
+    return pending_command(live, key, device, params)
 
 
 def _device_token(live: LiveServer) -> str:

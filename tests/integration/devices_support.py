@@ -1,0 +1,58 @@
+"""Helpers for device-relay tests: a kiosk connected and in session with agent01 (so the
+agent can command it), and a pending command of a given kiosk written straight to the
+database (for the permission matrix; the flow that leads there is test_devices_relay)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from integration.cases_support import new_kiosk, session_ticket, user_id
+from integration.wsclient import WsClient
+
+from cloudwindow.devices.models import DeviceCommand
+from cloudwindow.services import Services
+from conftest import LiveServer, run_async
+
+# Sockets held open for the rest of the run: a kiosk counts as connected while it has one.
+_HELD: list[WsClient] = []
+
+
+def connected_kiosk_in_session(live: LiveServer, username: str = "agent01") -> str:
+    """A fresh kiosk, connected to the gateway, in session with ``username`` (the newest
+    session of that agent, so its device commands go there). Returns the recipient key."""
+    token, key = new_kiosk(live)
+    _HELD.append(WsClient(live.url, token))
+    session_ticket(live, key, username)
+    return key
+
+
+def pending_command(
+    live: LiveServer,
+    kiosk_key: str,
+    device: str = "id_reader",
+    params: dict[str, Any] | None = None,
+) -> str:
+    """A pending command of agent01 to the kiosk ``kiosk_key`` (in a new session); its id."""
+    ticket = session_ticket(live, kiosk_key)
+    agent = user_id(live, "agent01")
+
+    async def go() -> str:
+        services = Services.standalone(live.settings)
+        try:
+            async with services.db.transaction() as session:
+                now = datetime.now(UTC)
+                cmd = DeviceCommand(
+                    id=secrets.token_hex(16), terminal_id=int(kiosk_key.split(":")[1]),
+                    ticket_id=ticket, agent_id=agent, device=device,
+                    command="print" if "printer" in device else "read", params=params or {},
+                    state="pending", error_id="", error_detail="", summary={},
+                    created_at=now, expires_at=now + timedelta(minutes=5),
+                )  # fmt: skip
+                session.add(cmd)
+                return cmd.id
+        finally:
+            await services.db.dispose()
+
+    return run_async(go)
