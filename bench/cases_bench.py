@@ -28,6 +28,7 @@ import contextlib
 import datetime as dt
 import os
 import random
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -283,6 +284,26 @@ async def seed(url: str, data_dir: Path, n_cases: int, rng: random.Random) -> di
         await db.dispose()
 
 
+# Every index migration 0009 has created in any of its versions (--redo-0009).
+INDEXES_0009 = (
+    "ix_cases_state_id", "ix_cases_department_id", "ix_cases_item_id", "ix_cases_agent_id_id",
+    "ix_cases_accepted_at", "ix_cases_concluded_at", "ix_case_approvals_dept_state_id",
+    "ix_case_approvals_decided_by_at", "ix_cases_number_pattern", "ix_cases_state_due_id",
+    "ix_case_approvals_dept_state_case",
+)  # fmt: skip
+
+
+async def drop_indexes(url: str, names: tuple[str, ...]) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        for name in names:
+            await conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+    finally:
+        await conn.close()
+
+
 async def vacuum(url: str) -> None:
     """VACUUM ANALYZE: statistics and the visibility map a live database has from
     autovacuum (index-only scans skip the heap)."""
@@ -313,13 +334,20 @@ class Prober:
         return client
 
     def run(
-        self, client: httpx.Client, path: Callable[[int], str], n: int, warm: int
+        self,
+        client: httpx.Client,
+        path: Callable[[int], str],
+        n: int,
+        warm: int,
+        warmed: Callable[[], None] = lambda: None,
     ) -> tuple[list[float], list[float], dict[str, Any]]:
-        """(endpoint seconds, /healthz seconds, last body)."""
+        """(endpoint seconds, /healthz seconds, last body); ``warmed`` is called between
+        the warm-up and the timed requests."""
         body: dict[str, Any] = {}
         for i in range(warm):
             r = client.get(path(i))
             r.raise_for_status()
+        warmed()
         lat: list[float] = []
         base: list[float] = []
         for i in range(n):
@@ -333,6 +361,24 @@ class Prober:
             self.health.get("/healthz")
             base.append(time.perf_counter() - t0)
         return lat, base, body
+
+
+def backend_cpu(url: str) -> float:
+    """CPU seconds (user + system) so far of the PostgreSQL backends connected to the
+    bench database: the database's share of a request, which wall-clock latency on a
+    shared machine hides among the neighbours' load."""
+    db = url.rsplit("/", 1)[1]
+    out = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-AtF", " ", "-c",
+         "SELECT pid, datname FROM pg_stat_activity WHERE backend_type = 'client backend'"],
+        capture_output=True, text=True, check=False,
+    ).stdout.splitlines()  # fmt: skip
+    total = 0.0
+    for pid in (line.split(" ")[0] for line in out if line.endswith(f" {db}")):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def fmt_ms(values: list[float], p: float) -> str:
@@ -367,7 +413,9 @@ async def ids_for(url: str, agent: str) -> dict[str, list[int]]:
         await db.dispose()
 
 
-def measure(port: int, url: str, n: int, warm: int, rng: random.Random) -> list[list[str]]:
+def measure(
+    port: int, url: str, n: int, warm: int, rng: random.Random, server: Server
+) -> list[list[str]]:
     from cloudwindow.sample.load import DEMO_PASSWORD
 
     ids = asyncio.run(ids_for(url, "agent01"))
@@ -401,22 +449,35 @@ def measure(port: int, url: str, n: int, warm: int, rng: random.Random) -> list[
          lambda i: f"/api/approvals/{pick['approver'][i]}"),
         ("agent01 detail (clear, audited)", agent,
          lambda i: f"/api/desk/cases/{pick['agent'][i]}"),
+        ("/healthz alone (CPU baseline)", sup, lambda i: "/healthz"),
     ]  # fmt: skip
     table = []
     all_health: list[float] = []
     for name, client, path in plan:
-        lat, base, body = probe.run(client, path, n, warm)
+        start: list[float] = []
+
+        def warmed(start: list[float] = start) -> None:
+            start.extend((*server.sched(), backend_cpu(url)))
+
+        lat, base, body = probe.run(client, path, n, warm, warmed)
+        cpu1, wait1 = server.sched()
+        # CPU ms per timed request (with its interleaved /healthz: see the last row)
+        cpu = f"{(cpu1 - start[0]) * 1000 / n:.1f}"
+        waited = f"{(wait1 - start[1]) * 1000 / n:.1f}"
+        db_cpu = f"{(backend_cpu(url) - start[2]) * 1000 / n:.1f}"
         all_health += base
         total = body.get("total", "")
         rows = len(body["items"]) if "items" in body else ""
         ok = "✓" if pct(lat, 99) * 1000 <= TARGET_MS else "✗"
         table.append([name, str(total), str(rows), fmt_ms(lat, 50), fmt_ms(lat, 95),
-                      fmt_ms(lat, 99), f"{max(lat) * 1000:.1f}", ok])  # fmt: skip
+                      fmt_ms(lat, 99), f"{max(lat) * 1000:.1f}", ok, cpu, db_cpu,
+                      waited])  # fmt: skip
         say(f"  {name:<42} total {total!s:>7} rows {rows!s:>3}  p50 {fmt_ms(lat, 50):>6} · "
-            f"p95 {fmt_ms(lat, 95):>6} · p99 {fmt_ms(lat, 99):>6} ms {ok}")  # fmt: skip
+            f"p95 {fmt_ms(lat, 95):>6} · p99 {fmt_ms(lat, 99):>6} ms {ok} · server CPU "
+            f"{cpu} · db CPU {db_cpu} · waited {waited} ms/req")  # fmt: skip
     table.append(["/healthz (baseline, interleaved)", "", "", fmt_ms(all_health, 50),
                   fmt_ms(all_health, 95), fmt_ms(all_health, 99),
-                  f"{max(all_health) * 1000:.1f}", ""])  # fmt: skip
+                  f"{max(all_health) * 1000:.1f}", "", "", "", ""])  # fmt: skip
     return table
 
 
@@ -440,6 +501,12 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="measure a database kept by --keep (migrated)"
     )
+    parser.add_argument(
+        "--redo-0009",
+        action="store_true",
+        help="with --reuse: drop every index any version of migration 0009 made, stamp "
+        "0008 and upgrade again, so the database has the indexes of the code measured",
+    )
     args = parser.parse_args()
     header(args)
     pin_self()
@@ -454,8 +521,14 @@ def main() -> None:
         say(f"server code: {args.server_src} (PYTHONPATH), not the working tree")
     if args.reuse:
         say(f"set-up: reusing the kept database {PG_DB}, migrated to head")
-        from cloudwindow.migrate import upgrade_async
+        from cloudwindow.migrate import alembic_config, upgrade_async
 
+        if args.redo_0009:
+            from alembic import command
+
+            say("set-up: the indexes of 0009 (any version) dropped, stamped 0008, upgraded")
+            asyncio.run(drop_indexes(db.url, INDEXES_0009))
+            command.stamp(alembic_config(db.url), "0008")
         asyncio.run(upgrade_async(db.url))
         asyncio.run(vacuum(db.url))
     else:
@@ -471,13 +544,14 @@ def main() -> None:
         say(f"\n{args.requests} sequential requests per endpoint after {args.warmup} warm-up, "
             f"page_size {PAGE}:")  # fmt: skip
         t0 = time.perf_counter()
-        table = measure(args.port, db.url, args.requests, args.warmup, rng)
+        table = measure(args.port, db.url, args.requests, args.warmup, rng, server)
         cpu, wait = server.sched()
         say(f"\nload avg after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
             f"server on CPU {cpu:.1f} s, runnable-but-waiting {wait:.1f} s "
             f"over {time.perf_counter() - t0:.0f} s of measuring")  # fmt: skip
-        say("\n| endpoint | total | rows | p50 ms | p95 ms | p99 ms | max ms | ≤ 50 ms |")
-        say("|---|---:|---:|---:|---:|---:|---:|:-:|")
+        say("\n| endpoint | total | rows | p50 ms | p95 ms | p99 ms | max ms | ≤ 50 ms | "
+            "server CPU ms/req | db CPU ms/req | server waited ms/req |")  # fmt: skip
+        say("|---|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|")
         for row in table:
             say("| " + " | ".join(row) + " |")
     finally:

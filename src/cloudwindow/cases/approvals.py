@@ -35,11 +35,10 @@ from cloudwindow.cases.errors import (
     ApprovalAlreadyDecided,
     ApprovalReasonRequired,
     ApprovalStepNotPending,
-    ApproverWithoutDepartment,
     CaseNotFound,
 )
 from cloudwindow.cases.models import ApprovalStep, Case, CaseApproval
-from cloudwindow.cases.queries import chain_of
+from cloudwindow.cases.queries import approver_department, chain_of
 from cloudwindow.cases.schemas import (
     ApprovalDecision,
     CaseView,
@@ -52,7 +51,6 @@ from cloudwindow.catalog.models import Department, ServiceItem
 from cloudwindow.crud import check_ref
 from cloudwindow.db import utcnow
 from cloudwindow.errors import NotFound
-from cloudwindow.licences.registry import issue_case_licence
 from cloudwindow.realtime.outbox import unit_of_work
 from cloudwindow.services import Services
 from cloudwindow.trust.documents import issue_decision
@@ -125,10 +123,7 @@ async def do_set_chain(
 # Decisions -----------------------------------------------------------------------------------
 async def department_of(services: Services, principal: Principal) -> str:
     async with services.db.read() as session:
-        user = await session.get(User, principal.id)
-    if user is None or not user.department_code:
-        raise ApproverWithoutDepartment()
-    return user.department_code
+        return await approver_department(session, principal.id)
 
 
 async def _lock_step(session: AsyncSession, approval_id: int) -> CaseApproval | None:
@@ -151,8 +146,8 @@ async def may_see(session: AsyncSession, case_id: int, department: str) -> bool:
 
 
 async def get_for_approver(services: Services, principal: Principal, case_id: int) -> CaseView:
-    department = await department_of(services, principal)
-    async with services.db.transaction() as session:
+    async with services.db.transaction() as session:  # one session (docs/benchmarks.md)
+        department = await approver_department(session, principal.id)
         case = await session.get(Case, case_id)
         if case is None or not await may_see(session, case_id, department):
             raise CaseNotFound({"case_id": case_id})
@@ -258,9 +253,7 @@ async def do_decide(
                 text = notify.returned_text(settings, case, body.missing)
             notify_citizen(session, case, case.state, text, principal)
             if case.state != CaseState.RETURNED:  # 办结通知书 / 不予许可决定书 (trust/)
-                document = await issue_decision(services, session, case)
-                # 电子证照 for an item that issues one (licences/), the document as its file
-                await issue_case_licence(settings, session, case, document)
+                await issue_decision(services, session, case)
             notify_case = True
         await emit_case_updated(session, out, case)
         view = await clear_view(session, settings, principal, case, "approve")
