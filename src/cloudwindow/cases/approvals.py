@@ -51,6 +51,7 @@ from cloudwindow.catalog.models import Department, ServiceItem
 from cloudwindow.crud import check_ref
 from cloudwindow.db import utcnow
 from cloudwindow.errors import NotFound
+from cloudwindow.licences.registry import issue_case_licence
 from cloudwindow.realtime.outbox import unit_of_work
 from cloudwindow.services import Services
 from cloudwindow.trust.documents import issue_decision
@@ -253,7 +254,9 @@ async def do_decide(
                 text = notify.returned_text(settings, case, body.missing)
             notify_citizen(session, case, case.state, text, principal)
             if case.state != CaseState.RETURNED:  # 办结通知书 / 不予许可决定书 (trust/)
-                await issue_decision(services, session, case)
+                document = await issue_decision(services, session, case)
+                # 电子证照 for an item that issues one (licences/), the document as its file
+                await issue_case_licence(settings, session, case, document)
             notify_case = True
         await emit_case_updated(session, out, case)
         view = await clear_view(session, settings, principal, case, "approve")
