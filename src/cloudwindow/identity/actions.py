@@ -440,13 +440,15 @@ async def open_live_photo(services: Services, who: Principal, check_id: int) -> 
         return data
 
 
-async def do_fill_case(services: Services, who: Principal, case_id: int) -> FillCaseOut:
+async def do_fill_case(services: Services, who: Principal, case_id: int | None) -> FillCaseOut:
     """Copy the applicant's name and ID number from the session's card into the case form,
     server-side (the form shows them to both participants, as if typed). Audited."""
     async with services.db.transaction() as session:
         ticket = await agent_ticket(session, who)
-        case = await session.get(Case, case_id)
-        if case is None or case.ticket_id != ticket.id:
+        if case_id is None:
+            case_id = await case_of_ticket(session, ticket.id)
+        case = await session.get(Case, case_id) if case_id is not None else None
+        if case is None or case_id is None or case.ticket_id != ticket.id:
             raise CaseNotFound({"case_id": case_id})
         form = await session.get(FormVersion, case.form_version_id)
         props = (form.schema if form else {}).get("properties", {})

@@ -116,7 +116,8 @@ class IdentityState(BaseModel):
 
 
 class FillCaseIn(InputModel):
-    case_id: Annotated[int, Field(ge=1, le=2_147_483_647)]
+    # None: the newest case of the session the agent serves
+    case_id: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
 
 
 class FillCaseOut(BaseModel):

@@ -1,12 +1,14 @@
 import type { MessageSchema } from './zh-CN'
 import casesEn from './cases.en'
 import formsEn from './forms.en'
+import identityEn from './identity.en'
 import licencesEn from './licences.en'
 
 // English: the console's second language; keys mirror zh-CN.ts exactly.
 const en: MessageSchema = {
   ...casesEn, // the case screens (issue 5): cases.en.ts
   ...formsEn, // the console's form editor (issue 5): forms.en.ts
+  ...identityEn, // identity verification (issue 6): identity.en.ts
   ...licencesEn, // electronic licences (issue 6): licences.en.ts
   app: {
     title: 'Zengcheng Government Services "Cloud Window" Console',

@@ -3,11 +3,13 @@
 // vue-i18n message syntax: {name} interpolates; write a literal @, {, }, | or $ as {'@'} etc.
 import casesZhCN from './cases.zh-CN'
 import formsZhCN from './forms.zh-CN'
+import identityZhCN from './identity.zh-CN'
 import licencesZhCN from './licences.zh-CN'
 
 const zhCN = {
   ...casesZhCN, // the case screens (issue 5): cases.zh-CN.ts
   ...formsZhCN, // the console's form editor (issue 5): forms.zh-CN.ts
+  ...identityZhCN, // identity verification (issue 6): identity.zh-CN.ts
   ...licencesZhCN, // electronic licences (issue 6): licences.zh-CN.ts
   app: {
     title: '增城区政务服务“云窗口”管理平台',
