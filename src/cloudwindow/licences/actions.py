@@ -156,7 +156,11 @@ async def get_case_licences(services: Services, who: Principal, case_id: int) ->
         holder_id_masked=holder.masked,
         holder_from=holder.source,
         provider=provider.kind,
-        licences=[CaseLicence(**v.model_dump(), usable_for=usable_for(case, v)) for v in found],
+        # What can be used first, then the other valid ones, then expired / revoked
+        licences=sorted(
+            (CaseLicence(**v.model_dump(), usable_for=usable_for(case, v)) for v in found),
+            key=lambda x: (not x.usable_for, x.status != LicenceStatus.VALID.value),
+        ),
     )
 
 
