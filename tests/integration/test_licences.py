@@ -210,3 +210,29 @@ def test_the_id_card_read_in_the_session_names_the_holder(live: LiveServer) -> N
         assert "REAL_ESTATE" in {x["type_code"] for x in listing["licences"]}  # li's
     finally:
         desk.close()
+
+
+def test_the_approver_sees_and_opens_a_licence_material(live: LiveServer) -> None:
+    """A case accepted with 居民身份证 from the registry: the approver's view names the
+    licence, and the approver can open its PDF (audited like any material)."""
+    approver = new_approver(live, "ZC-SBJ")
+    desk, case = consented_case(live, "chen")
+    try:
+        card = by_type(licences(desk, case["id"]).json(), "ID_CARD")
+        assert use(desk, case["id"], "M02", card["id"]).status_code == 201
+        others = [m for m in case["required_materials"] if m["required"] and m["code"] != "M02"]
+        desk.add_materials({"id": case["id"], "required_materials": others})
+        assert desk.confirm(case["id"])["type"] == "case.confirmed"
+        r = desk.accept(case["id"])
+        assert r.status_code == 200, r.text
+    finally:
+        desk.close()
+    with live.as_user(approver) as appr:
+        view = appr.get(f"/api/approvals/{case['id']}").json()
+        m = next(x for x in view["materials"] if x["source"] == "licence")
+        assert m["material_code"] == "M02" and m["licence"]["type_name"] == "居民身份证"
+        assert m["licence"]["number_masked"] == card["number_masked"]
+        pdf = appr.get(f"/api/approvals/{case['id']}/materials/{m['id']}/file")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    downloads = audit(live, "case.material.download", entity_id=str(m["id"]))
+    assert any(e["details"]["audience"] == "approver" for e in downloads)
