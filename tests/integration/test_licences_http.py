@@ -106,6 +106,8 @@ def test_unreachable_or_slow_province_is_unavailable(tmp_path: Path) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     err = error_of(provider(closed).licences_of(chen, Requester()))
     assert err.error_id == "licence-provider-unavailable" and err.status_code == 503
+    for wrong in ("not a url", "http://[::1", ""):  # a broken setting, not a crash
+        assert error_of(provider(wrong).licences_of(chen, Requester())).status_code == 503
     # A server that accepts the connection and never answers: the timeout decides
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))

@@ -162,7 +162,7 @@ class HttpLicenceProvider:
                 reply = await client.post(path, json=body)
         except httpx.TimeoutException as exc:
             raise LicenceProviderUnavailable({"reason": "timeout"}) from exc
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.InvalidURL) as exc:  # incl. a malformed URL
             raise LicenceProviderUnavailable({"reason": type(exc).__name__}) from exc
         if reply.status_code == 404:
             raise LicenceNotFound()
