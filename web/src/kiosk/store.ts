@@ -3,7 +3,8 @@
  * ticket it holds. One module-level store: a kiosk is one screen serving one citizen.
  *
  * Privacy: everything a citizen chose or saw is wiped by `resetForNextCitizen()` (the
- * thank-you screen's countdown, or the idle timer while browsing).
+ * thank-you screen's countdown, or the idle timer while browsing); the end of a session
+ * also runs `wipePersonalData()` (privacy.ts) at once.
  */
 import { computed, reactive, shallowRef } from 'vue'
 import { api, unwrap } from '@/lib/api'
@@ -13,6 +14,7 @@ import { RealtimeClient } from '@/lib/realtime'
 import { applyPosition, isFinalTicket, type Priority, type QueueProtocol, type Ticket } from '@/lib/queue'
 import type { DeviceMe, EnrollResponse, ServiceItem } from '@/lib/models'
 import { clearBooking, offerAlternatives } from './bookings'
+import { wipePersonalData } from './privacy'
 
 const CREDENTIAL_KEY = 'cloudwindow.kiosk.credential'
 
@@ -176,9 +178,12 @@ export async function fetchItems(query: { category?: string; q?: string }) {
 // Queue -------------------------------------------------------------------------------
 
 function setTicket(ticket: Ticket | null): void {
+  const ending = kiosk.ticket !== null && !isFinalTicket(kiosk.ticket.state)
   kiosk.ticket = ticket
   if (!ticket) return
   kiosk.screen = isFinalTicket(ticket.state) ? 'finished' : 'ticket'
+  // The session is over: nothing of the citizen stays on this page or the bridge.
+  if (ending && isFinalTicket(ticket.state)) void wipePersonalData()
 }
 
 /** Re-read the kiosk's ticket (after a reconnect, resync or a refused take). */
@@ -283,6 +288,7 @@ export function resetForNextCitizen(): void {
   kiosk.elderly = false
   clearBooking()
   clearFailure()
+  void wipePersonalData()
   if (currentLocale() !== 'zh-CN') setLocale('zh-CN')
   kiosk.screen = kiosk.credential ? 'attract' : 'enroll'
 }
