@@ -11,24 +11,16 @@ Screenshots go to var/screenshots/licences/ (not committed)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import pytest
-from e2e.test_call import start_call
+from e2e.test_call import media_browser, start_call  # noqa: F401 (media_browser: fixture)
+from e2e.test_case_flow import case_live  # noqa: F401 (a fixture)
 from e2e.test_console import login
+from e2e.test_identity_ui import read_card
 from playwright.sync_api import Browser, Page, expect
 
 from cloudwindow.sample.people import person
-from conftest import (
-    CHROMIUM,
-    LiveServer,
-    make_database_url,
-    prepare_database,
-    settings_for,
-    start_server,
-)
+from conftest import LiveServer
 
 SHOTS = Path(os.environ.get("CLOUDWINDOW_SCREENSHOTS", "var/screenshots")) / "licences"
 
@@ -38,53 +30,12 @@ def snap(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
-@pytest.fixture()
-def av_browser(browser: Browser) -> Iterator[Browser]:
-    """Chromium with fake camera and microphone (the call needs them)."""
-    b = browser.browser_type.launch(
-        executable_path=CHROMIUM,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream=device-count=2",
-            "--autoplay-policy=no-user-gesture-required",
-        ],
-    )
-    yield b
-    b.close()
-
-
-@pytest.fixture()
-def lic_live(tmp_path: Path) -> Iterator[LiveServer]:
-    url = make_database_url("sqlite", tmp_path)
-    prepare_database(url, tmp_path)
-    server = start_server(settings_for(url, tmp_path, queue_tick_seconds=0.3))
-    expect.set_options(timeout=15_000)
-    yield server
-    expect.set_options(timeout=5_000)
-    server.stop()
-
-
-def read_card(live: LiveServer, kiosk: Page, key: str) -> None:
-    """What the kiosk page does with a bridge read: post the card with its credential."""
-    credential = kiosk.evaluate("localStorage.getItem('cloudwindow.kiosk.credential')")
-    with httpx.Client(base_url=live.url, timeout=30) as c:
-        r = c.post(
-            "/api/kiosk/identity/id-card",
-            json=person(key).id_card(),
-            headers={"Authorization": f"Bearer {credential}"},
-        )
-        assert r.status_code == 201, r.text
-
-
 def test_consent_list_and_use_a_licence_for_a_material(
-    av_browser: Browser, lic_live: LiveServer
+    media_browser: Browser,  # noqa: F811
+    case_live: LiveServer,  # noqa: F811
 ) -> None:
-    kiosk, agent = start_call(lic_live, av_browser)
-    read_card(lic_live, kiosk, "chen")
+    kiosk, agent = start_call(case_live, media_browser)
+    read_card(case_live, kiosk, "chen")
     agent.get_by_test_id("case-open").click()
     expect(kiosk.get_by_test_id("kiosk-case-review")).to_be_visible()
 
@@ -124,12 +75,12 @@ def test_consent_list_and_use_a_licence_for_a_material(
     snap(agent, "05-agent-material-from-licence")
 
     # The console's case detail (supervisor; the approver's page is the same component)
-    with lic_live.as_user("supervisor") as sup:
+    with case_live.as_user("supervisor") as sup:
         case_id = sup.get("/api/cases", params={"page_size": 1}).json()["items"][0]["id"]
-    console = av_browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    console = media_browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     page = console.new_page()
-    login(page, lic_live, "supervisor")
-    page.goto(f"{lic_live.url}/console/#/cases/{case_id}")
+    login(page, case_live, "supervisor")
+    page.goto(f"{case_live.url}/console/#/cases/{case_id}")
     material = page.get_by_test_id("case-detail-material-M02")
     expect(material.get_by_test_id("licence-badge")).to_contain_text("居民身份证")
     material.scroll_into_view_if_needed()
