@@ -296,7 +296,10 @@ class BenchDB:
         if backend == "sqlite":
             self.url = f"sqlite+aiosqlite:///{self.dir}/cw.db"
         else:
-            self.url = f"{pg_url.rstrip('/')}/{PG_DB}"
+            # A server URL, TCP (postgresql+asyncpg://postgres@127.0.0.1:5432) or a Unix
+            # socket (postgresql+asyncpg://postgres@/?host=/var/run/postgresql).
+            base, _, query = pg_url.partition("?")
+            self.url = f"{base.rstrip('/')}/{PG_DB}" + (f"?{query}" if query else "")
         self.pg_base = pg_url
 
     @property
@@ -313,9 +316,11 @@ class BenchDB:
         return env
 
     def _psql(self, sql: str) -> None:
-        host_part = self.pg_base.split("://", 1)[1]
-        user, hostport = host_part.split("@", 1)
+        base, _, query = self.pg_base.partition("?")
+        user, hostport = base.split("://", 1)[1].rstrip("/").split("@", 1)
         host, _, port = hostport.partition(":")
+        if not host:  # Unix socket: ?host=/dir
+            host = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("host", "")
         subprocess.run(
             ["psql", "-h", host, "-p", port or "5432", "-U", user, "-d", "postgres", "-qc", sql],
             check=True,

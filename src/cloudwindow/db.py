@@ -8,7 +8,7 @@ SQLite (the embedded default) and PostgreSQL run the same code and migrations.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,10 @@ from sqlalchemy import (
     event,
     insert,
     inspect,
+    literal_column,
+    select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Dialect
@@ -34,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.types import TypeDecorator
 
@@ -169,19 +173,23 @@ class DeferredWrites:
             self.updates.setdefault((table, state.identity), {}).update(changed)
             state._commit_all(state.dict, session.identity_map)
 
-    # Rows of one table changing the same columns: from this many on, one executemany
-    # (asyncpg pipelines it) instead of a CTE each (the matcher's rounds: a CTE per row
-    # would make a statement SQLAlchemy compiles anew every time).
-    MANY = 3
+    # From this many rows of one table (with the same columns), one executemany instead
+    # of a statement (CTE) per row: the matcher's rounds change many rows at once, and a
+    # statement that grows with them would be compiled anew each time. Below it, every
+    # statement's shape repeats, so SQLAlchemy's compiled cache serves it (a multi-row
+    # VALUES is never cached, hence one statement per row).
+    MANY = 4
+    # The returned rows (outbox events: 1–6 per queue action) go in one INSERT … SELECT
+    # up to this many (one cached shape per count), in an executemany beyond.
+    MANY_RETURNING = 16
 
-    def _statements(self) -> tuple[list[tuple[Update, list[Params]]], list[Update | Insert]]:
-        """(executemany UPDATEs with their parameters, single statements in order)."""
-        groups: dict[tuple[Table, frozenset[str]], list[tuple[tuple[Any, ...], dict[str, Any]]]]
-        groups = {}
+    def _statements(self) -> tuple[list[tuple[Executable, list[Params]]], list[Update | Insert]]:
+        """(executemany statements with their parameters, single statements in order)."""
+        many: list[tuple[Executable, list[Params]]] = []
+        single: list[Update | Insert] = []
+        groups: dict[tuple[Table, frozenset[str]], list[tuple[tuple[Any, ...], Params]]] = {}
         for (table, key), values in self.updates.items():
             groups.setdefault((table, frozenset(values)), []).append((key, values))
-        many: list[tuple[Update, list[Params]]] = []
-        single: list[Update | Insert] = []
         for (table, columns), rows in groups.items():
             pk = list(table.primary_key)
             if len(rows) >= self.MANY:
@@ -191,10 +199,8 @@ class DeferredWrites:
                     .values({c: bindparam(f"v_{c}") for c in sorted(columns)})
                 )
                 params = [
-                    {
-                        **{f"k_{c.key}": v for c, v in zip(pk, key, strict=True)},
-                        **{f"v_{c}": v for c, v in values.items()},
-                    }
+                    {f"k_{c.key}": v for c, v in zip(pk, key, strict=True)}
+                    | {f"v_{c}": v for c, v in values.items()}
                     for key, values in rows
                 ]
                 many.append((stmt, params))
@@ -203,32 +209,66 @@ class DeferredWrites:
                 where = [column == value for column, value in zip(pk, key, strict=True)]
                 single.append(update(table).where(*where).values(values))
         for (table, _), inserts in self.inserts.items():
-            single.append(insert(table).values(inserts))
+            if len(inserts) >= self.MANY:
+                many.append((insert(table), inserts))
+            else:
+                single.extend(insert(table).values(row) for row in inserts)
         self.updates, self.inserts = {}, {}
         return many, single
 
-    async def execute(self, session: AsyncSession, last: Insert | None = None) -> list[int]:
-        """Write everything collected, then ``last`` (an INSERT … RETURNING id); returns
-        the ids ``last`` returned, ascending (= its rows' order: one statement, one
-        sequence)."""
+    async def execute(
+        self, session: AsyncSession, table: Table | None = None, rows: Sequence[Params] = ()
+    ) -> list[int]:
+        """Write everything collected, then ``rows`` into ``table`` (whose integer key
+        is returned, in the order of ``rows``: ids ascending as they were given)."""
         await session.flush()  # other pending ORM changes first (and a last harvest)
-        many, statements = self._statements()
-        returning = last is not None
+        many, single = self._statements()
         conn = await session.connection()
+        ids: list[int] = []
+        if not rows:
+            table = None
+        if table is not None and len(rows) > self.MANY_RETURNING:
+            key = next(iter(table.primary_key))
+            result = await conn.execute(
+                insert(table).returning(key, sort_by_parameter_order=True), list(rows)
+            )
+            ids = list(result.scalars())
+            table, rows = None, ()
         for stmt, params in many:
             await conn.execute(stmt, params)
-        final: Insert | Update | None = last
-        if conn.dialect.name == "postgresql" and statements:
-            main = last if last is not None else statements.pop()
-            for i, statement in enumerate(statements):
+        final: Insert | Update | None = _ordered_insert(table, rows) if table is not None else None
+        if conn.dialect.name == "postgresql" and single:
+            main = final if final is not None else single.pop()
+            for i, statement in enumerate(single):
                 main = main.add_cte(statement.cte(f"w{i}"))
-            statements, final = [], main
-        for statement in statements:
+            single, final = [], main
+        for statement in single:
             await conn.execute(statement)
-        if final is None:
-            return []
-        result = await conn.execute(final)
-        return sorted(result.scalars()) if returning else []
+        if final is not None:
+            result = await conn.execute(final)
+            if table is not None:
+                ids = sorted(result.scalars())
+        return ids
+
+
+def _ordered_insert(table: Table, rows: Sequence[Params]) -> Insert:
+    """INSERT … SELECT of a few rows, in their order, returning the new keys: the rows as
+    named bind parameters (so the statement's shape, and its compiled form, repeat)."""
+    columns = list(rows[0])
+    selects = [
+        select(
+            *[bindparam(f"r{i}_{c}", row[c], table.c[c].type).label(c) for c in columns],
+            literal_column(str(i)).label("_n"),
+        )
+        for i, row in enumerate(rows)
+    ]
+    src = (union_all(*selects) if len(selects) > 1 else selects[0]).subquery("v")
+    key = next(iter(table.primary_key))
+    return (
+        insert(table)
+        .from_select(columns, select(*[src.c[c] for c in columns]).order_by(src.c._n))
+        .returning(key)
+    )
 
 
 @event.listens_for(Session, "before_flush")

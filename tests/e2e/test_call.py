@@ -115,10 +115,11 @@ def frames_grow(page: Page, timeout: float = 15) -> int:
     raise AssertionError(f"frames did not grow: {read_call(page)}")
 
 
-def start_call(live: LiveServer, browser: Browser) -> tuple[Page, Page]:
-    """Kiosk queues for 社会保障卡补领, the agent accepts: both pages are in the call."""
+def start_call(live: LiveServer, browser: Browser, kiosk_query: str = "") -> tuple[Page, Page]:
+    """Kiosk queues for 社会保障卡补领, the agent accepts: both pages are in the call.
+    ``kiosk_query``: appended to the kiosk's URL (e.g. ``?bridge=ws://…``)."""
     kiosk = new_page(browser, 1080, 1920)
-    kiosk.goto(f"{live.url}/kiosk/")
+    kiosk.goto(f"{live.url}/kiosk/{kiosk_query}")
     kiosk.get_by_test_id("kiosk-enroll-input").fill(enrollment_code(live))
     kiosk.get_by_test_id("kiosk-enroll-submit").click()
     kiosk.get_by_test_id("kiosk-start").click()

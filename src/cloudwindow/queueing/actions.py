@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow import refcache
@@ -339,11 +339,34 @@ async def do_set_agent_state(
     return view
 
 
+async def _lock_desk(
+    session: AsyncSession, principal: Principal, ticket_id: int
+) -> tuple[AgentStatus, Ticket | None]:
+    """The agent's row, then the ticket's, locked in one statement (one round trip) when
+    the ticket is this agent's. The row locks are taken in the order of the FROM list,
+    agent before ticket: the house order. Otherwise (a missing agent row, someone else's
+    ticket) the two steps one by one, as before (``_status_for`` creates a missing agent
+    row; the caller decides what a foreign ticket means)."""
+    if "agent" not in principal.roles:
+        raise not_an_agent()
+    pair = (
+        await session.execute(
+            select(AgentStatus, Ticket)
+            .join_from(AgentStatus, Ticket, Ticket.agent_id == AgentStatus.user_id)
+            .where(AgentStatus.user_id == principal.id, Ticket.id == ticket_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if pair is not None:
+        return pair[0], pair[1]
+    return await _status_for(session, principal), await lock_ticket(session, ticket_id)
+
+
 async def _offered_ticket(
     session: AsyncSession, principal: Principal, ticket_id: int
 ) -> tuple[AgentStatus, Ticket]:
-    status = await _status_for(session, principal)
-    ticket = await lock_ticket(session, ticket_id)
+    status, ticket = await _lock_desk(session, principal, ticket_id)
     if (
         ticket is None
         or ticket.state != TicketState.OFFERED
@@ -406,8 +429,7 @@ async def do_end_session(
     """The agent ends the session: the ticket is completed, the agent wraps up."""
     async with unit_of_work(services, deferred=HOT) as (session, out):
         await consult.lock_partner_first(session, principal.id, ticket_id)
-        status = await _status_for(session, principal)
-        ticket = await lock_ticket(session, ticket_id)
+        status, ticket = await _lock_desk(session, principal, ticket_id)
         if ticket is None or ticket.agent_id != principal.id:
             raise TicketNotFound({"ticket_id": ticket_id})
         now = utcnow()
@@ -602,28 +624,31 @@ async def do_match(services: Services, max_tickets: int = 2000) -> int:
         )
         if not decisions:
             return 0
-        # Candidates were read unlocked, so the chosen pairs are now locked — all agents,
-        # then all tickets (the lock order of every action), two statements — and
+        # Candidates were read unlocked, so the chosen pairs are now locked — in one
+        # statement, each pair's agent row before its ticket row (the order of the FROM
+        # list; SKIP LOCKED never waits, so no lock order can deadlock here) — and
         # re-checked. A pair another node holds or has just changed is left for the next
         # round.
-        locked_agents = {
-            s.user_id: s
-            for s in await session.scalars(
-                select(AgentStatus)
-                .where(AgentStatus.user_id.in_([d.agent_id for d in decisions]))
-                .with_for_update(key_share=True, skip_locked=True)
-                .execution_options(populate_existing=True)
+        locked_agents: dict[int, AgentStatus] = {}
+        locked_tickets: dict[int, Ticket] = {}
+        for locked_status, locked_ticket in await session.execute(
+            select(AgentStatus, Ticket)
+            .join_from(
+                AgentStatus,
+                Ticket,
+                tuple_(AgentStatus.user_id, Ticket.id).in_(
+                    [(d.agent_id, d.ticket_id) for d in decisions]
+                ),
             )
-        }
-        locked_tickets = {
-            t.id: t
-            for t in await session.scalars(
-                select(Ticket)
-                .where(Ticket.id.in_([d.ticket_id for d in decisions]))
-                .with_for_update(key_share=True, skip_locked=True)
-                .execution_options(populate_existing=True)
+            .where(
+                AgentStatus.user_id.in_([d.agent_id for d in decisions]),
+                Ticket.id.in_([d.ticket_id for d in decisions]),
             )
-        }
+            .with_for_update(key_share=True, skip_locked=True)
+            .execution_options(populate_existing=True)
+        ):
+            locked_agents[locked_status.user_id] = locked_status
+            locked_tickets[locked_ticket.id] = locked_ticket
         expires = now + timedelta(seconds=services.settings.offer_ring_seconds)
         made = 0
         for decision in decisions:

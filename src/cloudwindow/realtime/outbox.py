@@ -16,14 +16,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import insert
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.db import DEFERRED, DeferredWrites, utcnow
 from cloudwindow.realtime.models import OutboxEvent
+
+EVENTS = cast(Table, OutboxEvent.__table__)
 
 if TYPE_CHECKING:
     from cloudwindow.services import Services
@@ -84,20 +86,12 @@ class Outbox:
             await self.session.flush()
             return
         # With deferred writes, the events go in the same statement as the rest.
-        last = None
-        if rows:
-            now = utcnow()
-            last = (
-                insert(OutboxEvent)
-                .values(
-                    [
-                        dict(recipient=r.recipient, type=r.type, data=r.data, created_at=now)
-                        for r in rows
-                    ]
-                )
-                .returning(OutboxEvent.id)
-            )
-        ids = await deferred.execute(self.session, last)
+        now = utcnow()
+        ids = await deferred.execute(
+            self.session,
+            EVENTS,
+            [dict(recipient=r.recipient, type=r.type, data=r.data, created_at=now) for r in rows],
+        )
         for row, event_id in zip(rows, ids, strict=True):
             row.id = event_id
 

@@ -1,5 +1,6 @@
 import type { MessageSchema } from './zh-CN'
 import casesEn from './cases.en'
+import devicesEn from './devices.en'
 import formsEn from './forms.en'
 import identityEn from './identity.en'
 import licencesEn from './licences.en'
@@ -7,6 +8,7 @@ import licencesEn from './licences.en'
 // English: the console's second language; keys mirror zh-CN.ts exactly.
 const en: MessageSchema = {
   ...casesEn, // the case screens (issue 5): cases.en.ts
+  ...devicesEn, // kiosk peripherals (issue 6): devices.en.ts
   ...formsEn, // the console's form editor (issue 5): forms.en.ts
   ...identityEn, // identity verification (issue 6): identity.en.ts
   ...licencesEn, // electronic licences (issue 6): licences.en.ts

@@ -2,12 +2,14 @@
 // (its type is derived from this object, so a missing key fails the type check).
 // vue-i18n message syntax: {name} interpolates; write a literal @, {, }, | or $ as {'@'} etc.
 import casesZhCN from './cases.zh-CN'
+import devicesZhCN from './devices.zh-CN'
 import formsZhCN from './forms.zh-CN'
 import identityZhCN from './identity.zh-CN'
 import licencesZhCN from './licences.zh-CN'
 
 const zhCN = {
   ...casesZhCN, // the case screens (issue 5): cases.zh-CN.ts
+  ...devicesZhCN, // kiosk peripherals (issue 6): devices.zh-CN.ts
   ...formsZhCN, // the console's form editor (issue 5): forms.zh-CN.ts
   ...identityZhCN, // identity verification (issue 6): identity.zh-CN.ts
   ...licencesZhCN, // electronic licences (issue 6): licences.zh-CN.ts
