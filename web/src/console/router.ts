@@ -95,6 +95,12 @@ export const consolePages: RouteRecordRaw[] = [
     component: () => import('./views/RecordingsView.vue'),
     meta: { titleKey: 'menu.recordings', perm: P.recordingRead, group: 'menu.groupMonitor' },
   },
+  {
+    path: 'audit',
+    name: 'audit',
+    component: () => import('./views/AuditView.vue'),
+    meta: { titleKey: 'privacy.audit.menu', perm: P.auditRead, group: 'menu.groupMonitor' },
+  },
   casesPage,
 ]
 

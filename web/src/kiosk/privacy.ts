@@ -8,7 +8,8 @@
  *   personal data outside the components the session unmounts registers one);
  * - revokes every object URL made with `trackObjectUrl()` (stills, ID card photos);
  * - empties every input and text area left in the page, and the session storage, and
- *   every `cloudwindow.*` local-storage key but the device credential;
+ *   every `cloudwindow.*` local-storage key but the kiosk's own settings (credential,
+ *   bridge address, language);
  * - asks the local peripheral bridge, when connected, to wipe what it holds
  *   (`bridge.wipe()` of lib/bridge.ts: the `bridge` / `wipe` command, docs/bridge.md).
  * Components of the session (case review, capture, identity, consent) unmount when the
@@ -22,8 +23,8 @@ type Wiper = () => void | Promise<void>
 
 const wipers = new Set<Wiper>()
 const objectUrls = new Set<string>()
-/** Local-storage keys that are the kiosk's own, not a citizen's. */
-const KEEP = new Set(['cloudwindow.kiosk.credential'])
+/** Local-storage keys that are the kiosk's own settings, not a citizen's. */
+const KEEP = new Set(['cloudwindow.kiosk.credential', 'cloudwindow.kiosk.bridgeUrl', 'cloudwindow.locale'])
 
 /** Run `fn` at every wipe; returns the function that unregisters it. */
 export function onWipe(fn: Wiper): () => void {

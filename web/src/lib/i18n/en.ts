@@ -4,6 +4,7 @@ import devicesEn from './devices.en'
 import formsEn from './forms.en'
 import identityEn from './identity.en'
 import licencesEn from './licences.en'
+import privacyEn from './privacy.en'
 
 // English: the console's second language; keys mirror zh-CN.ts exactly.
 const en: MessageSchema = {
@@ -12,6 +13,7 @@ const en: MessageSchema = {
   ...formsEn, // the console's form editor (issue 5): forms.en.ts
   ...identityEn, // identity verification (issue 6): identity.en.ts
   ...licencesEn, // electronic licences (issue 6): licences.en.ts
+  ...privacyEn, // personal-data protection (issue 6): privacy.en.ts
   app: {
     title: 'Zengcheng Government Services "Cloud Window" Console',
     shortTitle: 'CloudWindow Console',

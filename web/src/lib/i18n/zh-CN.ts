@@ -6,6 +6,7 @@ import devicesZhCN from './devices.zh-CN'
 import formsZhCN from './forms.zh-CN'
 import identityZhCN from './identity.zh-CN'
 import licencesZhCN from './licences.zh-CN'
+import privacyZhCN from './privacy.zh-CN'
 
 const zhCN = {
   ...casesZhCN, // the case screens (issue 5): cases.zh-CN.ts
@@ -13,6 +14,7 @@ const zhCN = {
   ...formsZhCN, // the console's form editor (issue 5): forms.zh-CN.ts
   ...identityZhCN, // identity verification (issue 6): identity.zh-CN.ts
   ...licencesZhCN, // electronic licences (issue 6): licences.zh-CN.ts
+  ...privacyZhCN, // personal-data protection (issue 6): privacy.zh-CN.ts
   app: {
     title: '增城区政务服务“云窗口”管理平台',
     shortTitle: '云窗口管理平台',
