@@ -145,33 +145,36 @@ def _model_dir() -> Path:
 
 
 class FaceEngine:
-    """dlib's detector, aligner and descriptor, loaded once, run on a bounded pool."""
+    """dlib's detector, aligner and descriptor, run on a bounded pool. dlib's objects are
+    not safe to share between threads (two checks at once on one network crash the
+    process), so each worker thread loads its own copy (~30 MB) on its first check."""
 
     def __init__(self, workers: int = 1) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="face")
-        self._lock = threading.Lock()
-        self._models: tuple[Any, Any, Any] | None = None
+        self._local = threading.local()
 
     def _load(self) -> tuple[Any, Any, Any]:
-        with self._lock:
-            if self._models is None:
-                try:
-                    import dlib  # heavy: loaded on first use only
-                except ImportError as exc:
-                    raise FaceModelMissing() from exc
-                folder = _model_dir()
-                predictor = folder / "shape_predictor_5_face_landmarks.dat"
-                resnet = folder / "dlib_face_recognition_resnet_model_v1.dat"
-                if not (predictor.is_file() and resnet.is_file()):
-                    raise FaceModelMissing({"folder": str(folder)})
-                self._models = (
-                    dlib.get_frontal_face_detector(),
-                    dlib.shape_predictor(str(predictor)),
-                    dlib.face_recognition_model_v1(str(resnet)),
-                )
-            return self._models
+        models: tuple[Any, Any, Any] | None = getattr(self._local, "models", None)
+        if models is None:
+            try:
+                import dlib  # heavy: loaded on first use only
+            except ImportError as exc:
+                raise FaceModelMissing() from exc
+            folder = _model_dir()
+            predictor = folder / "shape_predictor_5_face_landmarks.dat"
+            resnet = folder / "dlib_face_recognition_resnet_model_v1.dat"
+            if not (predictor.is_file() and resnet.is_file()):
+                raise FaceModelMissing({"folder": str(folder)})
+            models = (
+                dlib.get_frontal_face_detector(),
+                dlib.shape_predictor(str(predictor)),
+                dlib.face_recognition_model_v1(str(resnet)),
+            )
+            self._local.models = models
+        return models
 
     def warm_up(self) -> None:
+        """Load the model in the calling thread (benchmarks; the pool loads its own)."""
         self._load()
 
     def find_faces(self, img: Image.Image) -> tuple[np.ndarray[Any, Any], list[Any]]:
@@ -185,7 +188,7 @@ class FaceEngine:
         shape = predictor(pixels, rect)
         return np.asarray(resnet.compute_face_descriptor(pixels, shape))
 
-    def _single(self, data: bytes) -> tuple[list[Face], np.ndarray[Any, Any] | None]:
+    def analyse(self, data: bytes) -> tuple[list[Face], np.ndarray[Any, Any] | None]:
         """The counted faces in one photo, and the descriptor when there is exactly one."""
         pixels, rects = self.find_faces(decode(data))
         faces = [Face((r.left(), r.top(), r.right(), r.bottom())) for r in rects]
@@ -198,8 +201,8 @@ class FaceEngine:
     def compare(self, portrait: bytes, live: bytes, threshold: float) -> Comparison:
         """Blocking: the portrait (ID card photo) against the live still."""
         start = time.perf_counter()
-        p_faces, p_desc = self._single(portrait)
-        l_faces, l_desc = self._single(live)
+        p_faces, p_desc = self.analyse(portrait)
+        l_faces, l_desc = self.analyse(live)
 
         def done(outcome: Outcome, score: float | None, side: str | None) -> Comparison:
             ms = int((time.perf_counter() - start) * 1000)
@@ -217,7 +220,7 @@ class FaceEngine:
 
     def count_faces(self, data: bytes) -> int:
         """Blocking: how many faces count in one photo (the ID card photo is checked)."""
-        return len(self._single(data)[0])
+        return len(self.analyse(data)[0])
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` on the engine's pool, off the event loop."""

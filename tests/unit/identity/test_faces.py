@@ -5,6 +5,7 @@ their own outcomes."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import date
 
@@ -185,3 +186,21 @@ def test_consent_texts_say_what_why_and_how_long() -> None:
             assert word in joined, (text.purpose, word)
         assert len(text.points_zh) == len(text.points_en)
         assert text.sha256 != ""
+
+
+def test_concurrent_checks_on_two_workers() -> None:
+    """dlib's networks are not thread-safe: each worker thread has its own copy, so
+    concurrent checks neither crash the process nor mix their results up."""
+    chen, li = person("chen"), person("li")
+    assert chen.live is not None
+    live = chen.live.read_bytes()
+    engine = FaceEngine(2)
+
+    async def burst() -> list[Outcome]:
+        jobs = [
+            engine.run(engine.compare, p.portrait.read_bytes(), live, THRESHOLD)
+            for p in (chen, li, chen, li, chen, li)
+        ]
+        return [c.outcome for c in await asyncio.gather(*jobs)]
+
+    assert asyncio.run(burst()) == [Outcome.MATCH, Outcome.MISMATCH] * 3
