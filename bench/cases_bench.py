@@ -69,12 +69,30 @@ def say(*parts: object) -> None:
     print(*parts, flush=True)
 
 
+def measured_code() -> str:
+    """The cloudwindow package the server runs (``PYTHONPATH`` may put another tree in
+    front of the working tree): its folder, git commit and whether it has changes."""
+    import cloudwindow
+
+    src = Path(cloudwindow.__file__).resolve().parent.parent
+
+    def git(*a: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(src), *a], capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "?"
+    changed = git("status", "--porcelain", "--", ".")
+    return f"{src} at {head}" + (" + uncommitted changes" if changed else "")
+
+
 def header(args: argparse.Namespace) -> None:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     say("# cases_bench")
     say(f"date:    {now}")
     say(f"machine: {machine()}")
-    say(f"code:    {code_state()}")
+    say(f"code:    {code_state()} (the working tree)")
+    say(f"measured: {measured_code()}")
     say(f"pinning: cloudwindow serve on core {SERVER_CPU} (taskset), load generator on core "
         f"{CLIENT_CPU}")  # fmt: skip
     say(f"command: {' '.join(sys.argv)}")
@@ -289,7 +307,7 @@ INDEXES_0009 = (
     "ix_cases_state_id", "ix_cases_department_id", "ix_cases_item_id", "ix_cases_agent_id_id",
     "ix_cases_accepted_at", "ix_cases_concluded_at", "ix_case_approvals_dept_state_id",
     "ix_case_approvals_decided_by_at", "ix_cases_number_pattern", "ix_cases_state_due_id",
-    "ix_case_approvals_dept_state_case",
+    "ix_case_approvals_dept_state_case", "ix_case_approvals_dept_state_id_case",
 )  # fmt: skip
 
 
