@@ -164,5 +164,14 @@ export async function sha256Hex(buf: ArrayBuffer): Promise<string | undefined> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')
 }
 
+/** The Element Plus tag type of each health state (agent panel, console). */
+export const HEALTH_TONE: Record<HealthState, 'success' | 'warning' | 'danger' | 'info'> = {
+  ok: 'success',
+  out_of_paper: 'warning',
+  absent: 'info',
+  error: 'danger',
+  offline: 'danger',
+}
+
 /** Worst first, for a list of kiosks or the devices of one. */
 export const SEVERITY: HealthState[] = ['offline', 'error', 'out_of_paper', 'absent', 'ok']
