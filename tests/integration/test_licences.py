@@ -236,3 +236,27 @@ def test_the_approver_sees_and_opens_a_licence_material(live: LiveServer) -> Non
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     downloads = audit(live, "case.material.download", entity_id=str(m["id"]))
     assert any(e["details"]["audience"] == "approver" for e in downloads)
+
+
+def test_administrators_configure_which_items_issue_licences(live: LiveServer) -> None:
+    item = "440118-GG-0004"  # 社会保障卡临时挂失: issues nothing in the sample
+    path = f"/api/service-items/{item}/licence-product"
+    with live.as_user("admin") as admin:
+        types = admin.get("/api/licence-types").json()
+        card = next(t for t in types if t["code"] == "ID_CARD")
+        assert card["name"] == "居民身份证" and "居民身份证" in card["materials"]
+        assert admin.get(path).json()["type_code"] is None
+        r = admin.put(path, json={"type_code": "SOCIAL_SECURITY_CARD", "valid_years": 10})
+        assert r.status_code == 200, r.text
+        assert r.json()["type_name"] == "社会保障卡" and r.json()["valid_years"] == 10
+        assert admin.get(path).json()["type_code"] == "SOCIAL_SECURITY_CARD"
+        r = admin.put(path, json={"type_code": "PASSPORT"})
+        assert r.status_code == 422 and r.json()["error_id"] == "licence-type-unknown"
+        assert admin.get(path).json()["type_code"] == "SOCIAL_SECURITY_CARD"  # unchanged
+        assert admin.put(path, json={"type_code": None}).json()["type_code"] is None
+        r = admin.put("/api/service-items/NO-SUCH-ITEM/licence-product", json={"type_code": None})
+        assert r.status_code == 404
+    with live.as_user("agent01") as agent:
+        assert agent.put(path, json={"type_code": "MARRIAGE"}).status_code == 403
+    set_rows = audit(live, "licence_product.set", entity_id=item)
+    assert [e["details"]["type_code"] for e in set_rows[:2]] == [None, "SOCIAL_SECURITY_CARD"]

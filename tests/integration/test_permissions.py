@@ -528,6 +528,15 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         f"/api/desk/cases/{consented_case_id(lv)}/materials/M02/licence",
         {"licence_id": "sample00chenid_card"},
     ),
+    ("get", "/api/licence-types"): lambda lv: ("/api/licence-types", None),
+    ("get", "/api/service-items/{code}/licence-product"): lambda lv: (
+        "/api/service-items/440118-GG-0002/licence-product",
+        None,
+    ),
+    ("put", "/api/service-items/{code}/licence-product"): lambda lv: (
+        "/api/service-items/440118-GG-0002/licence-product",
+        {"type_code": None},
+    ),
 }
 PUBLIC = {
     ("post", "/api/auth/login"),

@@ -14,11 +14,14 @@ from cloudwindow.accounts.deps import bearer, client_ip, require
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.cases.materials import MaterialOut
-from cloudwindow.licences import actions, provincial
+from cloudwindow.licences import actions, products, provincial
 from cloudwindow.licences.schemas import (
     CaseLicences,
     ConsentRequested,
     LicenceId,
+    LicenceProductIn,
+    LicenceProductView,
+    LicenceTypeView,
     ProvincialLicences,
     ProvincialQuery,
     UseLicence,
@@ -70,6 +73,43 @@ async def use_licence_for_material(
     Expired / revoked → 409 ``licence-not-usable``; wrong type → 422
     ``licence-type-mismatch``."""
     return await actions.do_use_licence(services, who, case_id, material_code, body.licence_id)
+
+
+# Configuration ---------------------------------------------------------------------------------
+@router.get("/licence-types", response_model=list[LicenceTypeView], operation_id="licence_types")
+async def licence_types(
+    _: Annotated[Principal, Depends(require(Permission.CATALOG_READ))],
+) -> list[LicenceTypeView]:
+    """The licence types and the catalogue material names each one satisfies."""
+    return products.get_types()
+
+
+@router.get(
+    "/service-items/{code}/licence-product",
+    response_model=LicenceProductView,
+    operation_id="licence_product",
+)
+async def licence_product(
+    services: Svc, _: Annotated[Principal, Depends(require(Permission.CATALOG_READ))], code: str
+) -> LicenceProductView:
+    """The licence the item's concluded cases issue (``type_code`` null: none)."""
+    return await products.get_product(services, code)
+
+
+@router.put(
+    "/service-items/{code}/licence-product",
+    response_model=LicenceProductView,
+    operation_id="licence_product_set",
+)
+async def licence_product_set(
+    services: Svc,
+    who: Annotated[Principal, Depends(require(Permission.CATALOG_WRITE))],
+    code: str,
+    body: LicenceProductIn,
+) -> LicenceProductView:
+    """Make the item issue a licence of a type when a case concludes (``type_code`` null:
+    stop). Audited."""
+    return await products.do_set_product(services, who, code, body)
 
 
 # The provincial interface (token from ``licence_api_token``; public in the permission matrix)

@@ -104,3 +104,13 @@ class LicenceApiDisabled(CloudWindowError):
     status_code = 404
     message_zh = "本平台未开放电子证照接口"
     message_en = "This platform does not serve the licence interface"
+
+
+class LicenceTypeUnknown(CloudWindowError):
+    error_id = "licence-type-unknown"
+    status_code = 422
+    message_zh = "没有这种证照类型：{type_code}"
+    message_en = "No such licence type: {type_code}"
+
+    def __init__(self, type_code: str) -> None:
+        super().__init__({"type_code": type_code}, type_code=type_code)

@@ -87,3 +87,23 @@ class ProvincialQuery(InputModel):
 
 class ProvincialLicences(BaseModel):
     licences: list[LicenceView]
+
+
+# Configuration: licence types, and the items that issue licences
+class LicenceTypeView(BaseModel):
+    code: str
+    name: str
+    name_en: str
+    materials: list[str]  # the catalogue material names a licence of this type satisfies
+
+
+class LicenceProductIn(InputModel):
+    type_code: Annotated[str, StringConstraints(max_length=40)] | None
+    valid_years: Annotated[int, Field(ge=1, le=100)] | None = None
+
+
+class LicenceProductView(BaseModel):
+    service_item_code: str
+    type_code: str | None  # None: the item issues no licence
+    type_name: str | None
+    valid_years: int | None
