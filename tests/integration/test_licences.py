@@ -260,3 +260,19 @@ def test_administrators_configure_which_items_issue_licences(live: LiveServer) -
         assert agent.put(path, json={"type_code": "MARRIAGE"}).status_code == 403
     set_rows = audit(live, "licence_product.set", entity_id=item)
     assert [e["details"]["type_code"] for e in set_rows[:2]] == [None, "SOCIAL_SECURITY_CARD"]
+
+
+def test_no_id_number_yet_names_no_holder(live: LiveServer) -> None:
+    desk = Desk(live)
+    try:
+        case = desk.open()
+        consent(desk)
+        r = licences(desk, case["id"])
+        assert r.status_code == 422 and r.json()["error_id"] == "licence-holder-unknown"
+        r = desk.agent.patch(
+            f"/api/desk/cases/{case['id']}/data", json={"values": {"id_number": "44011819"}}
+        )
+        assert r.status_code == 200, r.text  # a draft: half typed
+        assert licences(desk, case["id"]).json()["error_id"] == "licence-holder-unknown"
+    finally:
+        desk.close()

@@ -23,6 +23,7 @@ from cloudwindow.audit.actions import record
 from cloudwindow.cases.actions import add_event, lock_case
 from cloudwindow.cases.assist import Side
 from cloudwindow.cases.errors import CaseNotFound
+from cloudwindow.cases.forms import is_resident_id
 from cloudwindow.cases.materials import (
     CaseNotTakingMaterials,
     MaterialOut,
@@ -85,7 +86,8 @@ async def _holder(session: AsyncSession, settings: Settings, case: Case, ticket:
         return Holder(verified.upper(), "identity")
     form = await session.get(FormVersion, case.form_version_id)
     found = applicant_id_number(settings, case, form)
-    if found:
+    # A draft's form is not checked yet: a half-typed number names nobody.
+    if found and is_resident_id(found):
         return Holder(found, "application")
     raise LicenceHolderUnknown({"case_id": case.id})
 
