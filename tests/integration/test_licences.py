@@ -13,7 +13,9 @@ from integration.licences_support import applicant_case, consent, consented_case
 from integration.wsclient import WsClient
 
 from cloudwindow.sample.people import person
-from conftest import LiveServer
+from cloudwindow.services import Services
+from cloudwindow.trust.documents import do_revoke
+from conftest import LiveServer, run_async
 
 
 def by_type(listing: dict[str, Any], type_code: str) -> dict[str, Any]:
@@ -190,6 +192,19 @@ def test_a_concluded_case_issues_a_licence(live: LiveServer) -> None:
         assert len(issued) == 1, issued
         assert issued[0]["status"] == "valid" and issued[0]["sha256"] == decision["sha256"]
         assert issued[0]["issuer"]  # the item's department
+
+        # The decision is revoked (cloudwindow trust revoke): so is the licence
+        async def revoke() -> None:
+            services = Services.standalone(live.settings)
+            try:
+                await do_revoke(services, decision["id"], "决定被撤销")
+            finally:
+                await services.db.dispose()
+
+        run_async(revoke)
+        again = next(x for x in licences(later, case2["id"]).json()["licences"]
+                     if x["id"] == issued[0]["id"])  # fmt: skip
+        assert again["status"] == "revoked" and again["usable_for"] == []
     finally:
         later.close()
 

@@ -133,3 +133,20 @@ async def issue_case_licence(
     )  # fmt: skip
     await session.flush()
     return row
+
+
+async def revoke_for_document(session: AsyncSession, document: SealedDocument) -> int:
+    """A licence whose file is a sealed document is revoked with it (``cloudwindow trust
+    revoke``: a decision overturned, wrong content), in the caller's transaction; returns
+    how many. It stays in the registry, listed as ``revoked``, and satisfies nothing."""
+    rows = list(
+        await session.scalars(
+            select(Licence).where(
+                Licence.sealed_document_id == document.id, Licence.status != "revoked"
+            )
+        )
+    )
+    for row in rows:
+        row.status, row.revoked_at = LicenceStatus.REVOKED.value, document.revoked_at or utcnow()
+        record(session, None, "licence.revoked", "licence", row.id, {"document_id": document.id})
+    return len(rows)

@@ -33,6 +33,7 @@ from cloudwindow.cases.schemas import LookupRequest
 from cloudwindow.cases.states import CaseState
 from cloudwindow.catalog.models import Department, ServiceItem
 from cloudwindow.db import utcnow
+from cloudwindow.licences.registry import revoke_for_document
 from cloudwindow.services import Services
 from cloudwindow.trust import rules
 from cloudwindow.trust.ca import fingerprint, seal_for, trusted_roots
@@ -214,6 +215,7 @@ async def do_revoke(services: Services, doc_id: str, reason: str) -> SealedDocum
         if doc.revoked_at is None:
             doc.revoked_at = utcnow()
             record(session, None, "document.revoked", "sealed_document", doc.id, {"reason": reason})
+        await revoke_for_document(session, doc)  # a licence issued with it (licences/)
         return doc
 
 
@@ -247,7 +249,8 @@ async def _download(
     fails, no audit row; if the audit cannot be written, the bytes are not returned."""
     data = await asyncio.to_thread(services.files.read, doc.file_key)
     info = {"case_id": doc.case_id, "kind": doc.kind, **details}
-    record(session, who, "document.download", "sealed_document", doc.id, info)
+    public = details.get("client") if who is None else None
+    record(session, who, "document.download", "sealed_document", doc.id, info, public_client=public)
     await session.flush()
     return doc, data
 
