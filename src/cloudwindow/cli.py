@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from cloudwindow.bridge.cli import bridge as bridge_command
 from cloudwindow.config import Settings
 from cloudwindow.privacy_rotation import app as privacy_app
 from cloudwindow.recording.cli import app as recording_app
@@ -29,6 +30,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(user_app, name="user")
 app.add_typer(recording_app, name="recording")
 app.add_typer(trust_app, name="trust")
+app.command(name="bridge")(bridge_command)
 app.add_typer(privacy_app, name="privacy")
 
 T = TypeVar("T")
@@ -93,8 +95,13 @@ def demo(
     port: Annotated[int, typer.Option()] = 8000,
     full_catalog: Annotated[bool, typer.Option(help="Load 1,900+ items, not 150+")] = False,
     serve: Annotated[bool, typer.Option(help="Serve after loading")] = True,
+    bridge: Annotated[
+        bool, typer.Option(help="Also run the reference peripheral bridge (docs/bridge.md)")
+    ] = True,
+    bridge_port: Annotated[int, typer.Option(help="The bridge's port")] = 17800,
 ) -> None:
-    """Create/upgrade the database, load the sample district if empty, serve."""
+    """Create/upgrade the database, load the sample district if empty, serve (with the
+    simulated kiosk peripherals: ``cloudwindow bridge``)."""
     from cloudwindow.sample.load import DEMO_PASSWORD, is_empty, load_sample, sample_data
 
     settings = Settings()
@@ -136,7 +143,30 @@ def demo(
             "— 在 /kiosk/ 输入 / type it at /kiosk/"
         )
     if serve:
-        _serve(settings, host, port)
+        proc = _spawn_bridge(settings, host, port, bridge_port) if bridge else None
+        try:
+            _serve(settings, host, port)
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(10)
+
+
+def _spawn_bridge(settings: Settings, host: str, port: int, bridge_port: int) -> Any:
+    """The reference bridge with sample person chen's card on the reader, printing to
+    <data_dir>/bridge, for the demo kiosk page (it finds it on its default port)."""
+    import subprocess
+
+    origins = {f"http://{host}:{port}", f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
+    out = settings.data_dir / "bridge"
+    args = [sys.executable, "-m", "cloudwindow.bridge", "--port", str(bridge_port)]
+    args += ["--out", str(out), "--card", "chen", "--control", str(out / "control.json")]
+    for origin in sorted(origins):
+        args += ["--origin", origin]
+    typer.echo(
+        f"外设桥 Peripheral bridge: ws://127.0.0.1:{bridge_port}/ (打印输出 printouts: {out})"
+    )
+    return subprocess.Popen(args)  # noqa: S603 (our own module, fixed arguments)
 
 
 async def _demo_enrollment_code(services: Any) -> str | None:
