@@ -71,6 +71,8 @@ def test_citizen_downloads_sealed_documents_and_the_auditor_sees_it(
     actions = console.get_by_test_id("audit-row-action")
     expect(actions.first).to_have_text("document.download")
     expect(table).to_contain_text("check-code")
+    expect(table).to_contain_text("公众（未登录）")  # the citizen's download, with its address
+    expect(table).to_contain_text("127.0.0.1")
     expect(table).to_contain_text("document.issued")
     assert set(actions.all_inner_texts()) == {"document.download", "document.issued"}
     shot(console, "console-audit-log")

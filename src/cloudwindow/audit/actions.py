@@ -19,16 +19,22 @@ def record(
     entity_type: str,
     entity_id: object,
     details: dict[str, Any] | None = None,
+    *,
+    public_client: str | None = None,
 ) -> None:
+    """``actor`` None is the platform itself (``system``), or, with ``public_client``
+    (the client address), an anonymous member of the public (a citizen's download)."""
+    public = actor is None and public_client is not None
+    anonymous = "public" if public else "system"
     session.add(
         AuditEvent(
-            actor_type=actor.kind if actor else "system",
-            actor_id=actor.ident if actor else "system",
+            actor_type=actor.kind if actor else anonymous,
+            actor_id=actor.ident if actor else anonymous,
             action=action,
             entity_type=entity_type,
             entity_id=str(entity_id),
             # Diffs may hold Decimals, datetimes, enums: store their JSON forms.
             details=jsonable_encoder(details or {}),
-            client_ip=actor.client_ip if actor else "",
+            client_ip=actor.client_ip if actor else (public_client or "")[:64],
         )
     )

@@ -249,7 +249,8 @@ async def _download(
     fails, no audit row; if the audit cannot be written, the bytes are not returned."""
     data = await asyncio.to_thread(services.files.read, doc.file_key)
     info = {"case_id": doc.case_id, "kind": doc.kind, **details}
-    record(session, who, "document.download", "sealed_document", doc.id, info)
+    public = details.get("client") if who is None else None
+    record(session, who, "document.download", "sealed_document", doc.id, info, public_client=public)
     await session.flush()
     return doc, data
 

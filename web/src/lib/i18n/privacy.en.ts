@@ -17,6 +17,7 @@ const privacyEn = {
       since: 'From',
       until: 'To',
       system: 'System',
+      public: 'Public (not signed in)',
     },
     documents: {
       show: 'Show and download the sealed documents (receipt, decision)',

@@ -19,6 +19,7 @@ const privacyZhCN = {
       since: '开始时间',
       until: '结束时间',
       system: '系统',
+      public: '公众（未登录）',
     },
     documents: {
       show: '查看和下载电子文书（受理回执、办结通知书）',
