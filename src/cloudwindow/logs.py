@@ -98,11 +98,19 @@ class MaskingFilter(logging.Filter):
 _FILTER = MaskingFilter()
 
 
+_STDLIB_LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy", "asyncio")
+
+
 def install_stdlib_masking() -> None:
     """Mask the records of the standard library's loggers too (uvicorn's among them): the
-    filter sits on every handler of the root logger and of uvicorn's loggers."""
-    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
-        for handler in logging.getLogger(name).handlers:
+    filter sits on those loggers themselves — uvicorn replaces their handlers when it
+    starts (after the app is built), a logger's filters stay — and on the root logger's
+    handlers, which see what other libraries' loggers propagate."""
+    for name in _STDLIB_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+        for handler in logger.handlers:
             if _FILTER not in handler.filters:
                 handler.addFilter(_FILTER)
 
