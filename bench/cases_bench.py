@@ -520,6 +520,9 @@ def main() -> None:
         "--reuse", action="store_true", help="measure a database kept by --keep (migrated)"
     )
     parser.add_argument(
+        "--setup-only", action="store_true", help="with --reuse: migrate, vacuum and stop"
+    )
+    parser.add_argument(
         "--redo-0009",
         action="store_true",
         help="with --reuse: drop every index any version of migration 0009 made, stamp "
@@ -549,6 +552,8 @@ def main() -> None:
             command.stamp(alembic_config(db.url), "0008")
         asyncio.run(upgrade_async(db.url))
         asyncio.run(vacuum(db.url))
+        if args.setup_only:  # e.g. before bench/cases_profile.py on the same indexes
+            return
     else:
         say("set-up: fresh database, demo district (cloudwindow demo --no-serve) …")
         db.create()
