@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -344,3 +345,29 @@ def test_fill_case_from_card(live: LiveServer, ident: Identity) -> None:
     ident.consent(True)
     check = ident.check(live_still()).json()
     assert check["case_id"] == case["id"]
+
+
+def test_mangled_stills_and_cards_never_break_the_server(ident: Identity) -> None:
+    """Random bytes, truncated and bit-flipped JPEGs as stills; random card fields: each
+    gets an outcome or a stable 4xx error, never a 5xx."""
+    ident.read_card()
+    ident.consent(True)
+    good = live_still()
+    rng = random.Random(6)
+    stills = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))) for _ in range(4)]
+    for _ in range(6):
+        cut = good[: rng.randrange(10, len(good))]
+        flipped = bytearray(good)
+        for _ in range(20):
+            flipped[rng.randrange(200, len(flipped))] ^= 0xFF
+        stills += [cut, bytes(flipped)]
+    for still in stills:
+        r = ident.check(still)
+        assert r.status_code in (201, 422), r.text
+        if r.status_code == 422:
+            assert r.json()["error_id"] == "face-image-corrupt"
+    card = person("chen").id_card()
+    for name in ("name", "sex", "birth_date", "id_number", "valid_until", "photo"):
+        for junk in ("", "x" * 300, "\u202e", 12, None, [], {"a": 1}, "2026-02-30"):
+            r = ident.kiosk.post("/api/kiosk/identity/id-card", json={**card, name: junk})
+            assert r.status_code in (201, 422), (name, junk, r.text)

@@ -36,11 +36,8 @@ RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 _IMAGE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {
-            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-            "image/png": {"schema": {"type": "string", "format": "binary"}},
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-        },
+        # Any content type is read as the raw image (the kiosk sends image/jpeg).
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
 _PHOTO: dict[int | str, dict[str, Any]] = {
