@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import re
 import subprocess
 import time
@@ -36,6 +37,7 @@ from integration.cases_support import (
 )
 from integration.test_queue_ws import kiosk_token
 from integration.wsclient import WsClient
+from PIL import Image
 
 from conftest import (
     LiveServer,
@@ -233,6 +235,38 @@ def identity_reads(srv: LiveServer, planted: Planted) -> bool:
     return True
 
 
+def signature(srv: LiveServer) -> bool:
+    """The agent has the kiosk's signature pad capture a signature (a PNG), if served."""
+    with srv.client() as c:
+        if "/api/desk/devices/commands" not in c.get("/openapi.json").json()["paths"]:
+            return False
+    desk = Desk(srv)
+    online = WsClient(srv.url, desk.kiosk_token)  # the relay wants the kiosk connected
+    try:
+        deadline = time.monotonic() + 15
+        while True:  # presence is written in batches: the kiosk shows as online shortly
+            r = desk.agent.post(
+                "/api/desk/devices/commands",
+                json={"device": "signature_pad", "command": "capture", "params": {}},
+            )
+            if r.status_code != 409 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert r.status_code == 202, r.text
+        img = io.BytesIO()
+        Image.new("RGB", (200, 80), (255, 255, 255)).save(img, "PNG")
+        data = {"png": base64.b64encode(img.getvalue()).decode(), "width": 200, "height": 80}
+        r = desk.kiosk.post(
+            f"/api/kiosk/devices/commands/{r.json()['command_id']}/result",
+            json={"ok": True, "data": {**data, "strokes": 3}},
+        )
+        assert r.status_code in (200, 201, 202), r.text
+    finally:
+        online.close()
+        desk.close()
+    return True
+
+
 def sqlite_contents(srv: LiveServer) -> list[tuple[str, bytes]]:
     """The database file and its write-ahead log, as bytes."""
     path = Path(srv.settings.database_url.split(":///", 1)[1])
@@ -315,6 +349,7 @@ def test_the_database_and_file_store_hold_no_clear_id_or_phone_numbers(
     add_unmarked_fields(srv)
     case = file_a_case(srv, planted)
     identity_reads(srv, planted)
+    signature(srv)  # an image: its PNG signature must not be found in clear below
     assert len(planted.values) >= 7, planted.values
     # The sample people (identity, licence registry): their numbers are never in clear either.
     with contextlib.suppress(ImportError):
