@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
+import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime
@@ -36,18 +35,8 @@ from cloudwindow.trust.ca import seal_for
 from cloudwindow.trust.render import render_document
 from cloudwindow.trust.sign import seal_pdf
 
-
-def machine() -> str:
-    cpu = "?"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"{platform.node()} · {os.cpu_count()} cores · {cpu} · Python "
-        f"{platform.python_version()} · Linux {platform.release()} · load {load}"
-    )
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ws_bench import machine  # noqa: E402 (bench/ is not a package)
 
 
 def pct(values: list[float], p: float) -> float:
