@@ -36,7 +36,7 @@ from cloudwindow.trust.render import render_document
 from cloudwindow.trust.sign import seal_pdf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ws_bench import machine  # noqa: E402 (bench/ is not a package)
+from ws_bench import machine
 
 
 def pct(values: list[float], p: float) -> float:
