@@ -286,3 +286,29 @@ def test_id_read_face_check_licence_accept_approve_and_print_through_the_bridge(
     assert "Total document signed" in report, report
     prints.scroll_into_view_if_needed()
     snap(agent, "09-agent-decision-printed")
+
+
+def test_a_bridge_that_goes_away_mid_read_gives_a_clear_error_and_stores_nothing(
+    face_browser: Browser,  # noqa: F811
+    case_live: LiveServer,  # noqa: F811
+    bridge: RunningBridge,
+) -> None:
+    kiosk, agent = start_call(case_live, face_browser, kiosk_query=f"?bridge={bridge.url}")
+    devices = agent.get_by_test_id("agent-devices")
+    expect(devices.get_by_test_id("agent-device-id_reader")).to_have_attribute("data-status", "ok")
+    devices.get_by_test_id("agent-device-read-id").click()
+    expect(kiosk.get_by_test_id("kiosk-device-prompt")).to_have_attribute("data-stage", "reading")
+    bridge.proc.kill()  # the bridge crashes (or is unplugged) while reading the chip
+    read = devices.get_by_test_id("agent-device-command-id_reader")
+    expect(read).to_have_attribute("data-error", "device-bridge-disconnected")
+    expect(read.get_by_test_id("agent-device-error")).to_contain_text("断开")
+    expect(kiosk.get_by_test_id("kiosk-device-outcome")).to_contain_text("外设服务连接中断")
+    # Nothing half-written: no card read was stored for the session.
+    expect(agent.get_by_test_id("agent-identity-nocard")).to_be_visible()
+    # The kiosk reports its bridge gone: the panel shows it offline, reading is disabled.
+    expect(devices.get_by_test_id("agent-device-bridge")).to_have_attribute(
+        "data-status", "offline"
+    )
+    expect(devices.get_by_test_id("agent-device-read-id")).to_be_disabled()
+    devices.scroll_into_view_if_needed()
+    snap(agent, "10-agent-bridge-gone-mid-read")
