@@ -81,9 +81,13 @@ def chinese_date(day: date) -> str:
     return f"{year}年{small(day.month)}月{small(day.day)}日"
 
 
+_CLOSING = "，。、；：）》」”"
+
+
 def wrap(text: str, size: float, width: float) -> list[str]:
     """Break ``text`` into lines no wider than ``width`` at any character (CJK text has
-    no spaces), keeping closing punctuation off the start of a line."""
+    no spaces), keeping closing punctuation off the start of a line: one mark may hang
+    past the margin; a second one pushes the last character down with both marks."""
     lines: list[str] = []
     line = ""
     for ch in text:
@@ -92,15 +96,21 @@ def wrap(text: str, size: float, width: float) -> list[str]:
             line = ""
             continue
         trial = line + ch
-        if (
-            line
-            and pdfmetrics.stringWidth(trial, FONT, size) > width
-            and ch not in "，。、；：）》」”"
-        ):
+        if not line or pdfmetrics.stringWidth(trial, FONT, size) <= width:
+            line = trial
+        elif ch not in _CLOSING:
             lines.append(line)
             line = ch
+        elif pdfmetrics.stringWidth(line, FONT, size) > width:
+            # already hanging one mark: carry the last character and its marks down
+            base = len(line.rstrip(_CLOSING)) - 1
+            if base > 0:
+                lines.append(line[:base])
+                line = line[base:] + ch
+            else:
+                line = trial
         else:
-            line = trial
+            line = trial  # hangs past the margin
     if line:
         lines.append(line)
     return lines
