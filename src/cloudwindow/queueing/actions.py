@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Integer, column, func, or_, select, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow import refcache
@@ -624,31 +624,10 @@ async def do_match(services: Services, max_tickets: int = 2000) -> int:
         )
         if not decisions:
             return 0
-        # Candidates were read unlocked, so the chosen pairs are now locked — in one
-        # statement, each pair's agent row before its ticket row (the order of the FROM
-        # list; SKIP LOCKED never waits, so no lock order can deadlock here) — and
-        # re-checked. A pair another node holds or has just changed is left for the next
-        # round.
-        locked_agents: dict[int, AgentStatus] = {}
-        locked_tickets: dict[int, Ticket] = {}
-        for locked_status, locked_ticket in await session.execute(
-            select(AgentStatus, Ticket)
-            .join_from(
-                AgentStatus,
-                Ticket,
-                tuple_(AgentStatus.user_id, Ticket.id).in_(
-                    [(d.agent_id, d.ticket_id) for d in decisions]
-                ),
-            )
-            .where(
-                AgentStatus.user_id.in_([d.agent_id for d in decisions]),
-                Ticket.id.in_([d.ticket_id for d in decisions]),
-            )
-            .with_for_update(key_share=True, skip_locked=True)
-            .execution_options(populate_existing=True)
-        ):
-            locked_agents[locked_status.user_id] = locked_status
-            locked_tickets[locked_ticket.id] = locked_ticket
+        # Candidates were read unlocked, so the chosen pairs are now locked (one
+        # statement; SKIP LOCKED never waits, so it cannot deadlock) and re-checked. A
+        # pair another node holds or has just changed is left for the next round.
+        locked_agents, locked_tickets = await _lock_pairs(session, decisions)
         expires = now + timedelta(seconds=services.settings.offer_ring_seconds)
         made = 0
         for decision in decisions:
@@ -686,6 +665,45 @@ async def do_match(services: Services, max_tickets: int = 2000) -> int:
             {by_id[d.ticket_id].skill_group_code for d in decisions}, match=False
         )
     return made
+
+
+async def _lock_pairs(
+    session: AsyncSession, decisions: list[rules.Assignment]
+) -> tuple[dict[int, AgentStatus], dict[int, Ticket]]:
+    """The matcher's chosen (agent, ticket) pairs, locked skipping rows held elsewhere.
+    PostgreSQL: one statement over the pairs (a VALUES list), each pair's agent row
+    locked before its ticket row (the order of ``OF``). SQLite serialises writers and has
+    no row locks: the rows are just read."""
+    agent_ids = [d.agent_id for d in decisions]
+    ticket_ids = [d.ticket_id for d in decisions]
+    if session.get_bind().dialect.name != "postgresql":
+        agents = await session.scalars(
+            select(AgentStatus)
+            .where(AgentStatus.user_id.in_(agent_ids))
+            .execution_options(populate_existing=True)
+        )
+        tickets = await session.scalars(
+            select(Ticket)
+            .where(Ticket.id.in_(ticket_ids))
+            .execution_options(populate_existing=True)
+        )
+        return {s.user_id: s for s in agents}, {t.id: t for t in tickets}
+    pairs = values(column("agent_id", Integer), column("ticket_id", Integer), name="pairs").data(
+        list(zip(agent_ids, ticket_ids, strict=True))
+    )
+    locked_agents: dict[int, AgentStatus] = {}
+    locked_tickets: dict[int, Ticket] = {}
+    for status, ticket in await session.execute(
+        select(AgentStatus, Ticket)
+        .select_from(pairs)
+        .join(AgentStatus, AgentStatus.user_id == pairs.c.agent_id)
+        .join(Ticket, Ticket.id == pairs.c.ticket_id)
+        .with_for_update(of=[AgentStatus, Ticket], key_share=True, skip_locked=True)
+        .execution_options(populate_existing=True)
+    ):
+        locked_agents[status.user_id] = status
+        locked_tickets[ticket.id] = ticket
+    return locked_agents, locked_tickets
 
 
 async def do_sweep(services: Services) -> None:
