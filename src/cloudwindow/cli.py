@@ -13,6 +13,7 @@ import typer
 
 from cloudwindow.bridge.cli import bridge as bridge_command
 from cloudwindow.config import Settings
+from cloudwindow.identity.cli import app as identity_app
 from cloudwindow.privacy_rotation import app as privacy_app
 from cloudwindow.recording.cli import app as recording_app
 from cloudwindow.trust.cli import app as trust_app
@@ -30,6 +31,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(user_app, name="user")
 app.add_typer(recording_app, name="recording")
 app.add_typer(trust_app, name="trust")
+app.add_typer(identity_app, name="identity")
 app.command(name="bridge")(bridge_command)
 app.add_typer(privacy_app, name="privacy")
 

@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     face_match_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
     face_workers: int = Field(default=1, ge=1, le=16)
     face_image_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Photos of sessions that opened no case are deleted after this many days (the consent
+    # text promises it; `cloudwindow identity purge`, run daily)
+    face_photo_retention_days: int = Field(default=90, ge=1)
     # Electronic licences (licences/, docs/licences.md): where the agent's fetches go
     # (local: this platform's registry; http: a provincial licence service at this URL
     # with this bearer token), and the token that this platform's own provincial

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from integration.cases_support import Desk, end_session, new_kiosk
+from integration.identity_support import identity_session
 from integration.wsclient import WsClient
 from PIL import Image
 from sqlalchemy import select
@@ -371,3 +376,53 @@ def test_mangled_stills_and_cards_never_break_the_server(ident: Identity) -> Non
         for junk in ("", "x" * 300, "\u202e", 12, None, [], {"a": 1}, "2026-02-30"):
             r = ident.kiosk.post("/api/kiosk/identity/id-card", json={**card, name: junk})
             assert r.status_code in (201, 422), (name, junk, r.text)
+
+
+def test_photos_of_sessions_without_a_case_are_purged_after_retention(
+    live: LiveServer, ident: Identity
+) -> None:
+    """`cloudwindow identity purge` (the command an operator runs daily): photos older
+    than face_photo_retention_days of sessions that opened no case are deleted (the
+    consent text promises it); a session with a case keeps them."""
+    card = ident.read_card().json()
+    ident.consent(True)
+    check = ident.check(live_still()).json()
+    with_case = identity_session(live, check=True, case=True, username="agent02")
+
+    async def backdate(session: Any) -> tuple[str, str | None]:
+        old = datetime.now(UTC) - timedelta(days=live.settings.face_photo_retention_days + 1)
+        for model, row_id in ((IdCardRead, card["id"]), (FaceCheck, check["id"]),
+                              (IdCardRead, with_case.id_card_read_id),
+                              (FaceCheck, with_case.face_check_id)):  # fmt: skip
+            row = await session.get(model, row_id)
+            row.created_at = old
+        read, fc = (
+            await session.get(IdCardRead, card["id"]),
+            await session.get(FaceCheck, check["id"]),
+        )
+        await session.commit()
+        return read.photo_key, fc.live_key
+
+    card_key, live_key = in_db(live, backdate)
+    assert live_key is not None
+    env = {
+        **os.environ,
+        "CLOUDWINDOW_DATABASE_URL": live.settings.database_url,
+        "CLOUDWINDOW_DATA_DIR": str(live.settings.data_dir),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "cloudwindow.cli", "identity", "purge"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "purged photos:" in done.stdout and int(done.stdout.split(":")[1]) >= 2
+    data_dir = Path(live.settings.data_dir)
+    assert not (data_dir / card_key).exists() and not (data_dir / live_key).exists()
+    for url in (f"/api/desk/identity/id-card-reads/{card['id']}/photo",
+                f"/api/desk/identity/face-checks/{check['id']}/photo"):  # fmt: skip
+        r = ident.agent.get(url)
+        assert r.status_code == 410 and r.json()["error_id"] == "face-image-missing"
+    assert "identity.photo.purge" in audit_actions(live, "face_check", check["id"])
+    assert ident.state()["face_check"]["outcome"] == "match"  # the result stays
+    # The session with a case keeps its photos (with the case file).
+    assert in_db(live, lambda s: s.get(FaceCheck, with_case.face_check_id)).live_key is not None

@@ -21,10 +21,10 @@ import contextlib
 import hashlib
 import json
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.principal import Principal
@@ -298,6 +298,8 @@ async def do_face_check(services: Services, who: Principal, still: bytes) -> Fac
     comparison: Comparison | None = None
     live_key: str | None = None
     if card is not None and consented:
+        if card.photo_key is None:
+            raise errors.FaceImageMissing({"id_card_read_id": card.id})
         portrait = await asyncio.to_thread(_read, services, card.photo_key)
         engine = engine_for(settings.face_workers)
         comparison = await engine.run(
@@ -415,6 +417,8 @@ async def open_card_photo(services: Services, who: Principal, read_id: int) -> b
         row = await session.get(IdCardRead, read_id)
         if row is None or row.ticket_id != ticket.id:
             raise errors.IdCardReadNotFound({"id_card_read_id": read_id})
+        if row.photo_key is None:
+            raise errors.FaceImageMissing({"id_card_read_id": row.id})
         data = await asyncio.to_thread(_read, services, row.photo_key)
         record(
             session, who, "identity.photo.read", "id_card_read", row.id,
@@ -468,3 +472,54 @@ async def do_fill_case(services: Services, who: Principal, case_id: int | None) 
     for name in names:
         await do_set_field(services, who, case_id, name, values[name], revs.get(name, 0))
     return FillCaseOut(case_id=case_id, filled=names)
+
+
+# Retention -------------------------------------------------------------------------------
+async def do_purge_expired_photos(services: Services, now: datetime | None = None) -> int:
+    """Delete the photos (card photos and kiosk stills) of sessions that opened no case,
+    once older than ``face_photo_retention_days`` — what the consent text promises. The
+    rows stay (outcome, score, hashes), their keys cleared; each purge is audited. Photos
+    of sessions with a case are kept with the case file."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=services.settings.face_photo_retention_days)
+    no_case = ~exists().where(Case.ticket_id == IdCardRead.ticket_id)
+    keys: list[str] = []
+    async with services.db.transaction() as session:
+        reads = list(
+            await session.scalars(
+                select(IdCardRead)
+                .where(IdCardRead.photo_key.is_not(None), IdCardRead.created_at < cutoff, no_case)
+                .order_by(IdCardRead.id)
+                .limit(500)
+            )
+        )
+        checks = list(
+            await session.scalars(
+                select(FaceCheck)
+                .where(
+                    FaceCheck.live_key.is_not(None),
+                    FaceCheck.created_at < cutoff,
+                    FaceCheck.case_id.is_(None),
+                    ~exists().where(Case.ticket_id == FaceCheck.ticket_id),
+                )
+                .order_by(FaceCheck.id)
+                .limit(500)
+            )
+        )
+        for read in reads:
+            assert read.photo_key is not None
+            keys.append(read.photo_key)
+            read.photo_key = None
+            record(session, None, "identity.photo.purge", "id_card_read", read.id,
+                   {"ticket_id": read.ticket_id, "photo": "id_card",
+                    "retention_days": services.settings.face_photo_retention_days})  # fmt: skip
+        for check in checks:
+            assert check.live_key is not None
+            keys.append(check.live_key)
+            check.live_key = None
+            record(session, None, "identity.photo.purge", "face_check", check.id,
+                   {"ticket_id": check.ticket_id, "photo": "live",
+                    "retention_days": services.settings.face_photo_retention_days})  # fmt: skip
+    for key in keys:  # after the commit: a failed commit leaves the files in place
+        await asyncio.to_thread(_remove, services, key)
+    return len(keys)

@@ -28,9 +28,9 @@ class IdCardRead(Base):
     name_masked: Mapped[str] = mapped_column(String(40))
     id_number_masked: Mapped[str] = mapped_column(String(24))
     valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)  # None: 长期
-    photo_key: Mapped[str] = mapped_column(String(300))
+    photo_key: Mapped[str | None] = mapped_column(String(300), nullable=True)  # None: purged
     photo_sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class Consent(Base):
@@ -69,7 +69,7 @@ class FaceCheck(Base):
     live_key: Mapped[str | None] = mapped_column(String(300), nullable=True)  # None: not kept
     live_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     checked_by: Mapped[str] = mapped_column(String(40))  # the kiosk
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     override_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     override_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     overridden_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("name_masked", sa.String(length=40), nullable=False),
         sa.Column("id_number_masked", sa.String(length=24), nullable=False),
         sa.Column("valid_until", sa.Date(), nullable=True),
-        sa.Column("photo_key", sa.String(length=300), nullable=False),
+        sa.Column("photo_key", sa.String(length=300), nullable=True),
         sa.Column("photo_sha256", sa.String(length=64), nullable=False),
         sa.Column("created_at", cloudwindow.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -43,7 +43,12 @@ def upgrade() -> None:
     with op.batch_alter_table("identity_id_card_reads", schema=None) as batch_op:
         batch_op.create_index("ix_identity_id_card_reads_ticket", ["ticket_id", "id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_identity_id_card_reads_id_number_index"), ["id_number_index"], unique=False
+            batch_op.f("ix_identity_id_card_reads_id_number_index"),
+            ["id_number_index"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_identity_id_card_reads_created_at"), ["created_at"], unique=False
         )
 
     op.create_table(
@@ -107,10 +112,14 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_identity_face_checks_case_id"), ["case_id"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_identity_face_checks_created_at"), ["created_at"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("identity_face_checks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_identity_face_checks_created_at"))
         batch_op.drop_index(batch_op.f("ix_identity_face_checks_case_id"))
         batch_op.drop_index("ix_identity_face_checks_ticket")
     op.drop_table("identity_face_checks")
@@ -118,6 +127,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_identity_consents_ticket")
     op.drop_table("identity_consents")
     with op.batch_alter_table("identity_id_card_reads", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_identity_id_card_reads_created_at"))
         batch_op.drop_index(batch_op.f("ix_identity_id_card_reads_id_number_index"))
         batch_op.drop_index("ix_identity_id_card_reads_ticket")
     op.drop_table("identity_id_card_reads")
