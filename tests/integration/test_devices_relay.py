@@ -13,6 +13,7 @@ import pytest
 from integration.cases_support import Desk, new_kiosk, session_ticket
 from integration.wsclient import WsClient
 
+from cloudwindow.sample.people import person
 from conftest import LiveServer
 
 
@@ -61,27 +62,41 @@ def test_id_read_is_relayed_to_the_kiosk_and_its_result_to_the_agent(
         busy = request(desk.agent, "id_reader")
         assert busy.status_code == 409 and busy.json()["error_id"] == "device-busy"
 
+        # The kiosk stores the card it read with identity, and reports only the read's id.
+        chen = person("chen")
+        stored = desk.kiosk.post("/api/kiosk/identity/id-card", json=chen.id_card())
+        assert stored.status_code == 201, stored.text
+        read_id = stored.json()["id"]
+
         # The card's clear data never reaches the relay: refused, nothing written.
         clear = result(desk.kiosk, cmd["command_id"], ok=True,
-                       data={"id_card_read_id": 5, "id_number": "440118196108040354"})  # fmt: skip
+                       data={"id_card_read_id": read_id, "id_number": chen.id_number})  # fmt: skip
         assert clear.status_code == 422 and clear.json()["error_id"] == "device-result-invalid"
+        # Nor is another session's read taken for this one.
+        other = result(desk.kiosk, cmd["command_id"], ok=True, data={"id_card_read_id": 2**30})
+        assert other.status_code == 422 and other.json()["error_id"] == "device-result-invalid"
         still = desk.kiosk.get(f"/api/kiosk/devices/commands/{cmd['command_id']}").json()
         assert still["state"] == "pending"
 
+        # What the agent is shown comes from the stored read (masked), not the kiosk's word.
         done = result(desk.kiosk, cmd["command_id"], ok=True,
-                      data={"id_card_read_id": 5, "expired": False, "name_masked": "陈*国",
-                            "id_number_masked": "4401**********0354"})  # fmt: skip
+                      data={"id_card_read_id": read_id, "name_masked": "某某"})  # fmt: skip
         assert done.status_code == 200, done.text
         heard = agent_ws.wait("device.command_result")["data"]
         assert heard["command_id"] == cmd["command_id"]
         assert (heard["state"], heard["ok"]) == ("succeeded", True)
-        assert heard["data"]["id_card_read_id"] == 5 and heard["data"]["name_masked"] == "陈*国"
+        masked = chen.id_number[:4] + "*" * 10 + chen.id_number[-4:]
+        assert heard["data"]["id_card_read_id"] == read_id
+        assert heard["data"]["id_number_masked"] == masked
+        assert heard["data"]["name_masked"] == chen.name[0] + "*" * (len(chen.name) - 1)
+        assert heard["data"]["expired"] is False
+        assert chen.id_number not in str(heard)
 
-        again = result(desk.kiosk, cmd["command_id"], ok=True, data={"id_card_read_id": 6})
+        again = result(desk.kiosk, cmd["command_id"], ok=True, data={"id_card_read_id": read_id})
         assert again.status_code == 409
         assert again.json()["error_id"] == "device-command-finished"
         view = desk.agent.get(f"/api/desk/devices/commands/{cmd['command_id']}").json()
-        assert view["data"]["id_card_read_id"] == 5
+        assert view["data"]["id_card_read_id"] == read_id
     finally:
         kiosk_ws.close()
         agent_ws.close()

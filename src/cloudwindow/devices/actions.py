@@ -238,6 +238,8 @@ async def do_report_result(
                 raise DeviceResultInvalid("data")
             result = rules.check_result(cmd.device, data)
             cmd.summary = result.summary
+            if cmd.device == "id_reader":
+                cmd.summary = await _card_summary(session, who, cmd, result.summary)
             if result.secret:
                 keys = keyring_for(services.settings)
                 cmd.result_cipher = keys.encrypt(json.dumps(result.secret), RESULT_PURPOSE)
@@ -255,6 +257,27 @@ async def do_report_result(
                {"device": cmd.device, "command": cmd.command, "state": cmd.state,
                 "error_id": cmd.error_id})  # fmt: skip
         return command_view(cmd)
+
+
+async def _card_summary(
+    session: AsyncSession, who: Principal, cmd: DeviceCommand, summary: dict[str, Any]
+) -> dict[str, Any]:
+    """An ID read's result is the card identity stored for this session from this kiosk;
+    what the agent is shown comes from that row (masked), not from the kiosk's word."""
+    from cloudwindow.cases.deadlines import CHINA
+    from cloudwindow.identity.models import IdCardRead
+
+    read = await session.get(IdCardRead, summary["id_card_read_id"])
+    if read is None or read.ticket_id != cmd.ticket_id or read.read_by != who.ident:
+        raise DeviceResultInvalid("id_card_read_id")
+    today = utcnow().astimezone(CHINA).date()
+    return {
+        "id_card_read_id": read.id,
+        "name_masked": read.name_masked,
+        "id_number_masked": read.id_number_masked,
+        "valid_until": read.valid_until.isoformat() if read.valid_until else None,
+        "expired": read.valid_until is not None and read.valid_until < today,
+    }
 
 
 async def get_command_for_agent(services: Services, who: Principal, command_id: str) -> CommandView:
