@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from integration.cases_support import Desk, new_kiosk, session_ticket
+from integration.cases_support import Desk, end_session, new_kiosk, session_ticket
 from integration.wsclient import WsClient
 
 from cloudwindow.sample.people import person
@@ -168,10 +168,10 @@ def test_someone_elses_command_and_no_kiosk_in_session(live: LiveServer, desk: D
             r = result(other, cmd["command_id"], ok=True, data={"id_card_read_id": 1})
             assert r.status_code == 404 and r.json()["error_id"] == "device-command-not-found"
             assert other.get(f"/api/kiosk/devices/commands/{cmd['command_id']}").status_code == 404
-        with live.as_user("agent02") as stranger:
+        with live.as_user("agent07") as stranger:
             seen = stranger.get(f"/api/desk/devices/commands/{cmd['command_id']}")
             assert seen.status_code == 404
-            # agent02 serves nobody: no kiosk to command.
+            # agent07 serves nobody: no kiosk to command.
             r = stranger.post("/api/desk/devices/commands",
                               json={"device": "id_reader", "command": "read"})  # fmt: skip
             assert r.status_code == 409 and r.json()["error_id"] == "device-no-session"
@@ -190,8 +190,8 @@ def test_someone_elses_command_and_no_kiosk_in_session(live: LiveServer, desk: D
         kiosk_ws.close()
 
     # A citizen served on the web has no kiosk devices.
-    session_ticket(live, "citizen:web-test", "agent03")
-    with live.as_user("agent03") as web_agent:
+    session_ticket(live, "citizen:web-test", "agent06")
+    with live.as_user("agent06") as web_agent:
         r = web_agent.post("/api/desk/devices/commands",
                            json={"device": "id_reader", "command": "read"})  # fmt: skip
         assert r.status_code == 409 and r.json()["error_id"] == "device-no-kiosk"
@@ -292,3 +292,28 @@ def test_device_health_reaches_supervisors(live: LiveServer, desk: Desk) -> None
     finally:
         kiosk_ws.close()
         sup_ws.close()
+
+
+def test_a_kiosk_whose_session_ended_gets_no_commands_and_its_pending_ones_end(
+    live: LiveServer,
+) -> None:
+    desk = Desk(live, "agent08")  # an agent with no other session on the shared server
+    kiosk_ws = WsClient(live.url, desk.kiosk_token)
+    agent_ws = WsClient(live.url, live.login("agent08"))
+    try:
+        cmd = request(desk.agent, "signature_pad", "capture").json()
+        kiosk_ws.wait("device.command_requested")
+        end_session(live, desk.ticket)  # the session is over; the kiosk serves nobody now
+        heard = agent_ws.wait("device.command_result", timeout=15)["data"]
+        assert heard["command_id"] == cmd["command_id"]
+        assert (heard["state"], heard["error"]["error_id"]) == ("failed", "device-session-ended")
+        late = result(desk.kiosk, cmd["command_id"], ok=False, error={"code": "cancelled"})
+        assert late.status_code == 409 and late.json()["details"]["state"] == "failed"
+        # The kiosk is no longer in a session with this agent: nothing to command.
+        r = desk.agent.post("/api/desk/devices/commands",
+                            json={"device": "id_reader", "command": "read"})  # fmt: skip
+        assert r.status_code == 409 and r.json()["error_id"] == "device-no-session"
+    finally:
+        kiosk_ws.close()
+        agent_ws.close()
+        desk.close()
