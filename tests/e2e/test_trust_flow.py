@@ -281,6 +281,7 @@ def test_id_read_face_check_licence_accept_approve_and_print_through_the_bridge(
         decision = next(d for d in docs if d["kind"] == "decision")
         sealed = c.get(f"/api/desk/documents/{decision['id']}/pdf").content
     assert printed.read_bytes() == sealed
+    expect(done.get_by_test_id("agent-device-result")).to_have_text("已打印 1 页")
     report = subprocess.run(["pdfsig", str(printed)], capture_output=True, text=True).stdout
     assert "Signature is Valid" in report, report
     assert "Total document signed" in report, report

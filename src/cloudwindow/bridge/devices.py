@@ -231,7 +231,7 @@ class Simulation:
             "file": path.name,
             "bytes": len(pdf),
             "sha256": hashlib.sha256(pdf).hexdigest(),
-            "pages": len(_PAGE.findall(pdf)) or 1,
+            "pages": await asyncio.to_thread(page_count, pdf),
         }
 
     async def print_receipt(self, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -253,6 +253,17 @@ class Simulation:
             self.signature.strokes.clear()
             wiped.append(Device.SIGNATURE_PAD.value)
         return wiped
+
+
+def page_count(pdf: bytes) -> int:
+    """Pages of the document (its page tree's /Count; incremental updates, as a seal
+    adds, rewrite page objects, so counting them would overcount)."""
+    try:
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        return int(PdfFileReader(io.BytesIO(pdf), strict=False).root["/Pages"]["/Count"])
+    except Exception:  # a printer prints what it can; the count is only informative
+        return max(1, len(set(_PAGE.findall(pdf))))
 
 
 def _point(p: Any) -> bool:
