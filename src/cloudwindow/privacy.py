@@ -97,7 +97,11 @@ class Keyring:
     def __post_init__(self) -> None:
         self._by_id = {key_id(k): k for k in [*self.previous, self.current]}
         self._current_id = key_id(self.current)
-        self._index_key = hmac.new(self.current, b"cloudwindow-blind-index", "sha256").digest()
+        self._index_keys = [
+            hmac.new(k, b"cloudwindow-blind-index", "sha256").digest()
+            for k in [self.current, *self.previous]
+        ]
+        self._index_key = self._index_keys[0]
 
     @classmethod
     def from_config(cls, data_key: str | None, previous: list[str], data_dir: Path) -> Keyring:
@@ -133,6 +137,13 @@ class Keyring:
         """Equal inputs (same purpose) give equal indexes; nothing else can be read from it."""
         msg = purpose.encode() + b"\x00" + clear.encode()
         return hmac.new(self._index_key, msg, "sha256").hexdigest()[:40]
+
+    def blind_indexes(self, clear: str, purpose: str) -> list[str]:
+        """What to look a value up by: its index under the current key, then under each
+        previous key — while a key rotation runs, rows it has not re-indexed yet still
+        match (privacy_rotation.py). Just one entry when there is no previous key."""
+        msg = purpose.encode() + b"\x00" + clear.encode()
+        return [hmac.new(k, msg, "sha256").hexdigest()[:40] for k in self._index_keys]
 
 
 def token_key_id(token: str) -> str:

@@ -135,6 +135,21 @@ def test_rotation_re_encrypts_everything_and_the_old_key_can_go(setup: Setup) ->
     assert sliced["finished"] is False and sliced["total"] == 5, sliced
     left = rotate(setup, "--check")
     assert left.returncode == 3 and report(left)["total"] > 0
+    # Meanwhile (step 2 done, rotation unfinished) a server with K2 and K1 as previous
+    # still finds the case by phone: look-ups try the previous key's blind index too.
+    during = start_server(
+        settings_for(
+            setup.url, setup.tmp, data_key=setup.new_key, data_keys_previous=[setup.old_key]
+        )
+    )
+    try:
+        with during.client() as anon:
+            found = anon.post("/api/case-lookup", json={"number": case["number"], "phone": phone})
+            assert found.status_code == 200, found.text
+        with during.as_user("agent01") as agent:
+            assert agent.get(f"/api/desk/cases/{case['id']}").json()["data"] == clear_before
+    finally:
+        during.stop()
     rest = report(rotate(setup, "--batch", "4"))
     assert rest["finished"] is True and rest["total"] > 0, rest
     assert rest["trust_keys"] >= 2  # the CA and the department's seal

@@ -17,6 +17,7 @@ from cloudwindow.privacy import (
     load_or_create_key,
     mask_phone,
     normalize_phone,
+    token_key_id,
 )
 
 
@@ -76,6 +77,23 @@ def test_blind_index_is_keyed_and_deterministic() -> None:
     assert a != keys.blind_index("13812345679", "phone")
     assert a != keys.blind_index("13812345678", "other")
     assert a != ring().blind_index("13812345678", "phone")  # another key, another index
+
+
+def test_blind_indexes_cover_the_previous_keys_during_a_rotation() -> None:
+    old = ring()
+    rotated = Keyring(os.urandom(32), previous=[old.current])
+    indexes = rotated.blind_indexes("13812345678", "phone")
+    assert indexes == [
+        rotated.blind_index("13812345678", "phone"),
+        old.blind_index("13812345678", "phone"),  # a row not re-indexed yet still matches
+    ]
+    assert old.blind_indexes("13812345678", "phone") == [old.blind_index("13812345678", "phone")]
+
+
+def test_token_key_id() -> None:
+    keys = ring()
+    assert token_key_id(keys.encrypt("x", "p")) == keys.current_id == key_id(keys.current)
+    assert token_key_id("not a token") == token_key_id("cw2.abc.def") == ""
 
 
 def test_demo_key_is_created_once_with_mode_0600(tmp_path: Path) -> None:

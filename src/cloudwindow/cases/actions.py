@@ -511,10 +511,10 @@ async def do_attach(
         ticket = await served_ticket(session, principal, body.ticket_id)
         keys = keyring_for(services.settings)
         phone = normalize_phone(body.phone or "") or (body.phone or "")
-        given = keys.blind_index(phone, PHONE_INDEX)
+        given = keys.blind_indexes(phone, PHONE_INDEX)
         owns = case.agent_id == principal.id or (
             case.phone_index is not None
-            and hmac.compare_digest(case.phone_index.encode(), given.encode())
+            and any(hmac.compare_digest(case.phone_index.encode(), g.encode()) for g in given)
         )
         if not owns:
             raise CaseNotFound({"case_id": case_id})

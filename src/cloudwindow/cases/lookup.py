@@ -78,7 +78,7 @@ async def do_lookup(services: Services, client: str, body: LookupRequest) -> Loo
     settings = services.settings
     number = normalize_number(body.number) or body.number.strip().upper()[:40]
     phone = normalize_phone(body.phone) or body.phone
-    index = keyring_for(settings).blind_index(phone, PHONE_INDEX)
+    indexes = keyring_for(settings).blind_indexes(phone, PHONE_INDEX)
     view: LookupView | None = None
     async with services.db.transaction() as session:
         await _check_rate(
@@ -91,7 +91,7 @@ async def do_lookup(services: Services, client: str, body: LookupRequest) -> Loo
         )
         case = await session.scalar(select(Case).where(Case.number == number))
         stored = case.phone_index if case is not None and case.phone_index else _DUMMY_INDEX
-        phone_ok = hmac.compare_digest(stored.encode(), index.encode())
+        phone_ok = any(hmac.compare_digest(stored.encode(), i.encode()) for i in indexes)
         # Never accepted (a draft, or withdrawn as one): nothing to look up.
         found = case is not None and phone_ok and case.accepted_at is not None
         # The same reads either way (timing): history, item and department of the case

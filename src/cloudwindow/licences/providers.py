@@ -92,14 +92,16 @@ class LocalLicenceProvider:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def _index(self, id_number: str) -> str:
-        return keyring_for(self.services.settings).blind_index(id_number.upper(), HOLDER_INDEX)
+    def _indexes(self, id_number: str) -> list[str]:
+        """Current key first; previous keys' too while a rotation runs (privacy.py)."""
+        keys = keyring_for(self.services.settings)
+        return keys.blind_indexes(id_number.upper(), HOLDER_INDEX)
 
     async def licences_of(self, id_number: str, who: Requester) -> list[LicenceView]:
         async with self.services.db.read() as session:
             rows = await session.scalars(
                 select(Licence)
-                .where(Licence.holder_index == self._index(id_number))
+                .where(Licence.holder_index.in_(self._indexes(id_number)))
                 .order_by(Licence.issued_on.desc(), Licence.id)
             )
             return [licence_view(r) for r in rows]
@@ -107,7 +109,7 @@ class LocalLicenceProvider:
     async def _row(self, id_number: str, licence_id: str) -> Licence:
         async with self.services.db.read() as session:
             row = await session.get(Licence, licence_id[:32])
-        if row is None or row.holder_index != self._index(id_number):
+        if row is None or row.holder_index not in self._indexes(id_number):
             raise LicenceNotFound({"licence_id": licence_id})
         return row
 

@@ -478,14 +478,14 @@ async def do_cancel_by_code(
     """The citizen cancels at a kiosk with the code and the phone number it was booked
     with (both must match: a code alone does not cancel someone's booking)."""
     phone = check_phone(body.phone)
-    index = keyring_for(services.settings).blind_index(phone, PHONE)
+    indexes = keyring_for(services.settings).blind_indexes(phone, PHONE)
     async with unit_of_work(services) as (session, _):
         appt = await session.scalar(
             select(Appointment)
             .where(
                 Appointment.day >= _today(utcnow()),
                 Appointment.code == body.code,
-                Appointment.phone_index == index,
+                Appointment.phone_index.in_(indexes),
                 Appointment.state == AppointmentState.BOOKED.value,
             )
             .with_for_update(key_share=True)
