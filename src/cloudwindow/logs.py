@@ -19,12 +19,16 @@ from typing import Any
 
 import structlog
 
-# Digits must not run on either side, so timestamps, ids and ports are left alone; a
-# single space or dash may separate any two digits ("138 1234 5678", "440118 1990…").
+# A number stands alone: no digit — nor a hex letter, so a run of digits inside a request
+# id, a hash or a UUID is left intact — on either side; timestamps, ids and ports are
+# too short or too long to match. A single space or dash may separate any two digits
+# ("138 1234 5678", "440118 1990…").
 _SEP = r"[ -]?"
-_ID_NUMBER = re.compile(rf"(?<!\d)(?:\d{_SEP}){{17}}[\dXx](?![\dXx])")
-_MOBILE = re.compile(rf"(?<!\d)(?:\+?86{_SEP})?1[3-9](?:{_SEP}\d){{9}}(?!\d)")
-_LANDLINE = re.compile(rf"(?<!\d)0\d{{2,3}}(?:{_SEP}\d){{7,8}}(?!\d)")
+_B = r"(?<![0-9A-Fa-f])"  # before
+_A = r"(?![0-9A-Fa-f])"  # after
+_ID_NUMBER = re.compile(rf"{_B}(?:\d{_SEP}){{17}}[\dXx](?![0-9A-Fa-fXx])")
+_MOBILE = re.compile(rf"{_B}(?:\+?86{_SEP})?1[3-9](?:{_SEP}\d){{9}}{_A}")
+_LANDLINE = re.compile(rf"{_B}0\d{{2,3}}(?:{_SEP}\d){{7,8}}{_A}")
 
 
 def _digits(m: re.Match[str]) -> str:
