@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.principal import Principal
@@ -374,6 +375,15 @@ async def do_sweep_commands(services: Services) -> int:
 async def do_report_health(services: Services, who: Principal, report: HealthReport) -> list[str]:
     """Store the kiosk's device health; tell supervisors (and the agent serving the
     kiosk) what changed. Returns the devices whose state changed."""
+    try:
+        return await _report_health(services, who, report)
+    except IntegrityError:
+        # Two first reports of one kiosk raced to insert its rows: the second, again,
+        # finds them and updates.
+        return await _report_health(services, who, report)
+
+
+async def _report_health(services: Services, who: Principal, report: HealthReport) -> list[str]:
     from cloudwindow.devices.queries import health_of_terminal
 
     now = utcnow()
