@@ -76,6 +76,15 @@ def test_citizen_downloads_sealed_documents_and_the_auditor_sees_it(
     expect(table).to_contain_text("document.issued")
     assert set(actions.all_inner_texts()) == {"document.download", "document.issued"}
     shot(console, "console-audit-log")
+    # Who looked at this case's personal data: search the details for its number.
+    by_number = page.context.new_page()
+    by_number.goto(f"{live.url}/console/#/audit")
+    by_number.get_by_test_id("audit-q").fill(number)
+    rows = by_number.get_by_test_id("audit-row-action")
+    expect(rows.first).to_be_visible()
+    expect(by_number.get_by_test_id("audit-table")).to_contain_text("case.data.read")
+    assert {"case.open", "case.data.read"} <= set(rows.all_inner_texts())
+    by_number.close()
 
     # A supervisor has a console but no audit log.
     sup = page.context.browser.new_context().new_page()  # type: ignore[union-attr]

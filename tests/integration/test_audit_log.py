@@ -112,6 +112,10 @@ def test_auditors_search_by_actor_action_entity_and_time(live: LiveServer, desk:
         search(live, actor_type="user", entity_type="case", entity_id=cid)["total"]
         == every["total"]
     )
+    # By the case number the auditor knows (it is in the details), in any case.
+    by_number = search(live, q=case["number"].lower(), entity_type="case")
+    assert by_number["total"] == every["total"]
+    assert search(live, q="%", entity_id=cid, entity_type="case")["total"] == 0  # not a wildcard
 
     with live.as_user("auditor") as auditor:
         naive = auditor.get("/api/audit-events", params={"since": "2026-01-01T00:00:00"})

@@ -55,6 +55,9 @@ async def list_audit_events(
     entity_id: Annotated[str | None, Query(max_length=60)] = None,
     since: Annotated[datetime | None, Query(description="from (inclusive), ISO 8601")] = None,
     until: Annotated[datetime | None, Query(description="to (exclusive), ISO 8601")] = None,
+    q: Annotated[
+        str | None, Query(max_length=60, description="text in the details, e.g. a case number")
+    ] = None,
 ) -> Page[AuditEventOut]:
     """The append-only audit log, newest first (auditors, administrators)."""
     for moment in (since, until):
@@ -63,7 +66,7 @@ async def list_audit_events(
     if since is not None and until is not None and since >= until:
         raise AuditTimeRangeInvalid({"since": since.isoformat(), "until": until.isoformat()})
     stmt = audit_query(
-        AuditFilter(actor_type, actor_id, action, entity_type, entity_id, since, until)
+        AuditFilter(actor_type, actor_id, action, entity_type, entity_id, since, until, q)
     )
     async with services.db.read() as s:
         rows, total = await fetch_page(s, stmt, params)

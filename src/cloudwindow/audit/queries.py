@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, cast, func, select
 
 from cloudwindow.audit.models import AuditEvent
+from cloudwindow.pagination import like_pattern
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,8 @@ class AuditFilter:
 
     ``action`` matches exactly, or every action under a prefix when it ends with ``.*``
     (``document.*``: issued, download, revoked); ``since`` is inclusive, ``until``
-    exclusive."""
+    exclusive; ``q`` is found anywhere in the details (a case number, a via), ignoring
+    case."""
 
     actor_type: str | None = None
     actor_id: str | None = None
@@ -26,6 +28,7 @@ class AuditFilter:
     entity_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    q: str | None = None
 
 
 def audit_query(f: AuditFilter) -> Select[Any]:
@@ -48,4 +51,7 @@ def audit_query(f: AuditFilter) -> Select[Any]:
         stmt = stmt.where(AuditEvent.at >= f.since)
     if f.until is not None:
         stmt = stmt.where(AuditEvent.at < f.until)
+    if f.q and f.q.strip():
+        details = func.lower(cast(AuditEvent.details, String))
+        stmt = stmt.where(details.like(like_pattern(f.q.strip()), escape="\\"))
     return stmt

@@ -12,6 +12,7 @@ const privacyEn = {
       entity: 'Entity',
       entityType: 'Entity type',
       entityId: 'Entity id',
+      q: 'Details contain (e.g. a case number)',
       details: 'Details',
       ip: 'Client address',
       since: 'From',

@@ -14,6 +14,7 @@ const privacyZhCN = {
       entity: '对象',
       entityType: '对象类型',
       entityId: '对象编号',
+      q: '详情包含（如办件编号）',
       details: '详情',
       ip: '来源地址',
       since: '开始时间',
