@@ -8,6 +8,7 @@ SQLite (the embedded default) and PostgreSQL run the same code and migrations.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -138,7 +139,7 @@ class DeferredWrites:
         self.update_tables = update_tables
         self.insert_tables = insert_tables
         self.updates: dict[tuple[Table, tuple[Any, ...]], dict[str, Any]] = {}
-        self.inserts: dict[tuple[Table, frozenset[str]], list[dict[str, Any]]] = {}
+        self.inserts: dict[tuple[Table, tuple[str, ...]], list[Params]] = {}
 
     def harvest(self, session: Session) -> None:
         for obj in list(session.new):
@@ -160,7 +161,7 @@ class DeferredWrites:
                         row[column.key] = default.arg
                     elif default.is_callable:
                         row[column.key] = default.arg(None)
-            self.inserts.setdefault((table, frozenset(row)), []).append(row)
+            self.inserts.setdefault((table, tuple(sorted(row))), []).append(row)
             session.expunge(obj)
         for obj in list(session.dirty):
             table = obj.__table__
@@ -174,45 +175,30 @@ class DeferredWrites:
             state._commit_all(state.dict, session.identity_map)
 
     # From this many rows of one table (with the same columns), one executemany instead
-    # of a statement (CTE) per row: the matcher's rounds change many rows at once, and a
-    # statement that grows with them would be compiled anew each time. Below it, every
-    # statement's shape repeats, so SQLAlchemy's compiled cache serves it (a multi-row
-    # VALUES is never cached, hence one statement per row).
+    # of a statement (CTE) per row: the matcher's rounds change many rows at once.
     MANY = 4
     # The returned rows (outbox events: 1–6 per queue action) go in one INSERT … SELECT
-    # up to this many (one cached shape per count), in an executemany beyond.
+    # up to this many, in an executemany beyond.
     MANY_RETURNING = 16
 
-    def _statements(self) -> tuple[list[tuple[Executable, list[Params]]], list[Update | Insert]]:
-        """(executemany statements with their parameters, single statements in order)."""
+    def _take(self) -> tuple[list[tuple[Executable, list[Params]]], list[Single]]:
+        """(executemany statements with their parameters, single rows in order)."""
         many: list[tuple[Executable, list[Params]]] = []
-        single: list[Update | Insert] = []
-        groups: dict[tuple[Table, frozenset[str]], list[tuple[tuple[Any, ...], Params]]] = {}
+        single: list[Single] = []
+        groups: dict[tuple[Table, tuple[str, ...]], list[tuple[tuple[Any, ...], Params]]] = {}
         for (table, key), values in self.updates.items():
-            groups.setdefault((table, frozenset(values)), []).append((key, values))
+            groups.setdefault((table, tuple(sorted(values))), []).append((key, values))
         for (table, columns), rows in groups.items():
-            pk = list(table.primary_key)
             if len(rows) >= self.MANY:
-                stmt = (
-                    update(table)
-                    .where(*[c == bindparam(f"k_{c.key}") for c in pk])
-                    .values({c: bindparam(f"v_{c}") for c in sorted(columns)})
-                )
-                params = [
-                    {f"k_{c.key}": v for c, v in zip(pk, key, strict=True)}
-                    | {f"v_{c}": v for c, v in values.items()}
-                    for key, values in rows
-                ]
-                many.append((stmt, params))
+                stmt = _statement((("u", table, columns),), None)
+                many.append((stmt, [_params(0, table, columns, k, v) for k, v in rows]))
                 continue
-            for key, values in rows:
-                where = [column == value for column, value in zip(pk, key, strict=True)]
-                single.append(update(table).where(*where).values(values))
-        for (table, _), inserts in self.inserts.items():
+            single.extend(("u", table, columns, key, values) for key, values in rows)
+        for (table, columns), inserts in self.inserts.items():
             if len(inserts) >= self.MANY:
                 many.append((insert(table), inserts))
             else:
-                single.extend(insert(table).values(row) for row in inserts)
+                single.extend(("i", table, columns, (), row) for row in inserts)
         self.updates, self.inserts = {}, {}
         return many, single
 
@@ -220,53 +206,104 @@ class DeferredWrites:
         self, session: AsyncSession, table: Table | None = None, rows: Sequence[Params] = ()
     ) -> list[int]:
         """Write everything collected, then ``rows`` into ``table`` (whose integer key
-        is returned, in the order of ``rows``: ids ascending as they were given)."""
+        is returned, in the order of ``rows``: ids ascending as they were given).
+
+        Each statement is built once per shape (which tables, which columns, how many
+        rows) with named parameters and kept (``_statement``): building a statement and
+        its cache key anew costs more CPU here than sending it."""
         await session.flush()  # other pending ORM changes first (and a last harvest)
-        many, single = self._statements()
+        many, single = self._take()
         conn = await session.connection()
         ids: list[int] = []
-        if not rows:
-            table = None
         if table is not None and len(rows) > self.MANY_RETURNING:
-            key = next(iter(table.primary_key))
             result = await conn.execute(
-                insert(table).returning(key, sort_by_parameter_order=True), list(rows)
+                insert(table).returning(
+                    next(iter(table.primary_key)), sort_by_parameter_order=True
+                ),
+                list(rows),
             )
             ids = list(result.scalars())
             table, rows = None, ()
-        for stmt, params in many:
-            await conn.execute(stmt, params)
-        final: Insert | Update | None = _ordered_insert(table, rows) if table is not None else None
-        if conn.dialect.name == "postgresql" and single:
-            main = final if final is not None else single.pop()
-            for i, statement in enumerate(single):
-                main = main.add_cte(statement.cte(f"w{i}"))
-            single, final = [], main
-        for statement in single:
-            await conn.execute(statement)
-        if final is not None:
-            result = await conn.execute(final)
-            if table is not None:
+        for stmt, many_params in many:
+            await conn.execute(stmt, many_params)
+        returning: tuple[Table, tuple[str, ...], int] | None = None
+        params: Params = {}
+        if table is not None and rows:
+            names = tuple(rows[0])
+            returning = (table, names, len(rows))
+            for i, one in enumerate(rows):
+                params.update({f"r{i}_{c}": one[c] for c in names})
+        batches: list[tuple[tuple[Single, ...], tuple[Table, tuple[str, ...], int] | None]]
+        if conn.dialect.name == "postgresql":
+            batches = [(tuple(single), returning)] if single or returning else []
+        else:  # no data-modifying CTEs: one statement each, the returned rows last
+            batches = [((s,), None) for s in single]
+            if returning is not None:
+                batches.append(((), returning))
+        for batch, last in batches:
+            values = dict(params) if last is not None else {}
+            for i, (_, t, columns, pk, row) in enumerate(batch):
+                values.update(_params(i, t, columns, pk, row))
+            shape = tuple((kind, t, columns) for kind, t, columns, _, _ in batch)
+            result = await conn.execute(_statement(shape, last), values)
+            if last is not None:
                 ids = sorted(result.scalars())
         return ids
 
 
-def _ordered_insert(table: Table, rows: Sequence[Params]) -> Insert:
-    """INSERT … SELECT of a few rows, in their order, returning the new keys: the rows as
-    named bind parameters (so the statement's shape, and its compiled form, repeat)."""
-    columns = list(rows[0])
+# ("u", table, changed columns, primary key, values) or ("i", table, columns, (), row)
+Single = tuple[str, Table, tuple[str, ...], tuple[Any, ...], Params]
+
+
+def _params(
+    i: int, table: Table, columns: tuple[str, ...], key: tuple[Any, ...], values: Params
+) -> Params:
+    params = {f"w{i}_{c}": values[c] for c in columns}
+    params.update({f"w{i}_k{j}": v for j, v in enumerate(key)})
+    return params
+
+
+@functools.cache
+def _statement(
+    shape: tuple[tuple[str, Table, tuple[str, ...]], ...],
+    returning: tuple[Table, tuple[str, ...], int] | None,
+) -> Insert | Update:
+    """One statement for a batch of single-row writes (and the returned rows): the last
+    one is the statement, the others its data-modifying CTEs (PostgreSQL). Parameters:
+    ``w{i}_{column}`` (``w{i}_k{j}``: primary key) and ``r{i}_{column}``."""
+    parts: list[Insert | Update] = []
+    for i, (kind, table, columns) in enumerate(shape):
+        values = {c: bindparam(f"w{i}_{c}", type_=table.c[c].type) for c in columns}
+        if kind == "u":
+            where = [
+                c == bindparam(f"w{i}_k{j}", type_=c.type) for j, c in enumerate(table.primary_key)
+            ]
+            parts.append(update(table).where(*where).values(values))
+        else:
+            parts.append(insert(table).values(values))
+    if returning is not None:
+        parts.append(_ordered_insert(*returning))
+    main = parts.pop()
+    for i, part in enumerate(parts):
+        main = main.add_cte(part.cte(f"w{i}"))
+    return main
+
+
+def _ordered_insert(table: Table, columns: tuple[str, ...], count: int) -> Insert:
+    """INSERT … SELECT of ``count`` rows in their order (``r{i}_{column}``), returning
+    the new keys."""
     selects = [
         select(
-            *[bindparam(f"r{i}_{c}", row[c], table.c[c].type).label(c) for c in columns],
+            *[bindparam(f"r{i}_{c}", type_=table.c[c].type).label(c) for c in columns],
             literal_column(str(i)).label("_n"),
         )
-        for i, row in enumerate(rows)
+        for i in range(count)
     ]
     src = (union_all(*selects) if len(selects) > 1 else selects[0]).subquery("v")
     key = next(iter(table.primary_key))
     return (
         insert(table)
-        .from_select(columns, select(*[src.c[c] for c in columns]).order_by(src.c._n))
+        .from_select(list(columns), select(*[src.c[c] for c in columns]).order_by(src.c._n))
         .returning(key)
     )
 

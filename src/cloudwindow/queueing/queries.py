@@ -7,13 +7,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, timedelta, timezone
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow import refcache
 from cloudwindow.accounts.models import AgentSkill, User
 from cloudwindow.catalog.models import ServiceItem, SkillGroup
-from cloudwindow.db import utcnow
+from cloudwindow.db import UTCDateTime, utcnow
 from cloudwindow.fleet.models import Site
 from cloudwindow.queueing.models import AgentStatus, Ticket
 from cloudwindow.queueing.rules import expected_wait_seconds
@@ -41,25 +41,39 @@ SERVING = [
 ]
 
 
-async def position_of(session: AsyncSession, ticket: Ticket) -> int:
-    """1-based place among queued tickets of the same skill group (priority, then time)."""
-    ahead = await session.scalar(
-        select(func.count())
-        .select_from(Ticket)
-        .where(
-            Ticket.skill_group_code == ticket.skill_group_code,
-            Ticket.state == TicketState.QUEUED.value,
-            or_(
-                Ticket.rank < ticket.rank,
-                and_(
-                    Ticket.rank == ticket.rank,
-                    or_(
-                        Ticket.enqueued_at < ticket.enqueued_at,
-                        and_(Ticket.enqueued_at == ticket.enqueued_at, Ticket.id < ticket.id),
+_AHEAD = (
+    select(func.count())
+    .select_from(Ticket)
+    .where(
+        Ticket.skill_group_code == bindparam("group"),
+        Ticket.state == TicketState.QUEUED.value,
+        or_(
+            Ticket.rank < bindparam("rank"),
+            and_(
+                Ticket.rank == bindparam("rank"),
+                or_(
+                    Ticket.enqueued_at < bindparam("at", type_=UTCDateTime),
+                    and_(
+                        Ticket.enqueued_at == bindparam("at", type_=UTCDateTime),
+                        Ticket.id < bindparam("id"),
                     ),
                 ),
             ),
-        )
+        ),
+    )
+)  # built once: it runs on every view of a waiting ticket
+
+
+async def position_of(session: AsyncSession, ticket: Ticket) -> int:
+    """1-based place among queued tickets of the same skill group (priority, then time)."""
+    ahead = await session.scalar(
+        _AHEAD,
+        {
+            "group": ticket.skill_group_code,
+            "rank": ticket.rank,
+            "at": ticket.enqueued_at,
+            "id": ticket.id,
+        },
     )
     return int(ahead or 0) + 1
 
