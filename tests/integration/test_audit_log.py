@@ -126,5 +126,7 @@ def test_auditors_search_by_actor_action_entity_and_time(live: LiveServer, desk:
             params={"since": later.isoformat(), "until": before.isoformat()},
         )
         assert backwards.json()["error_id"] == "audit-time-range-invalid"
+        edge = auditor.get("/api/audit-events", params={"since": "0001-01-01T00:00:00+14:00"})
+        assert edge.status_code == 422 and edge.json()["error_id"] == "audit-time-range-invalid"
     with live.as_user("agent01") as agent:
         assert agent.get("/api/audit-events").status_code == 403

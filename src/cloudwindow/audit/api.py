@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -61,8 +61,14 @@ async def list_audit_events(
 ) -> Page[AuditEventOut]:
     """The append-only audit log, newest first (auditors, administrators)."""
     for moment in (since, until):
-        if moment is not None and moment.tzinfo is None:
+        if moment is None:
+            continue
+        if moment.tzinfo is None:
             raise AuditTimeRangeInvalid({"naive": moment.isoformat()})
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
+            raise AuditTimeRangeInvalid({"out_of_range": moment.isoformat()}) from None
     if since is not None and until is not None and since >= until:
         raise AuditTimeRangeInvalid({"since": since.isoformat(), "until": until.isoformat()})
     stmt = audit_query(
