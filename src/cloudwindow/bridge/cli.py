@@ -30,6 +30,7 @@ def bridge(
         Path | None, typer.Option(help="Control file (JSON) for health and the card")
     ] = None,
     read_delay: Annotated[float, typer.Option(help="Seconds an ID read takes")] = 0.8,
+    print_delay: Annotated[float, typer.Option(help="Seconds a print job takes")] = 0.3,
     allow_no_origin: Annotated[
         bool, typer.Option(help="Also accept clients that send no Origin (tools, not browsers)")
     ] = False,
@@ -42,7 +43,9 @@ def bridge(
     from cloudwindow.logs import configure_logging
 
     configure_logging("INFO", False)
-    sim = Simulation(out.resolve(), card, read_delay=read_delay, control_file=control)
+    sim = Simulation(
+        out.resolve(), card, read_delay=read_delay, print_delay=print_delay, control_file=control
+    )
     server = Bridge(sim, origin or DEFAULT_ORIGINS, port=port, allow_no_origin=allow_no_origin)
 
     async def run() -> None:
