@@ -234,6 +234,7 @@ def identity_reads(srv: LiveServer, planted: Planted) -> bool:
                 headers={"Content-Type": "image/jpeg"},
             )
             assert r.status_code in (200, 201), r.text
+            assert r.json()["outcome"] == "match", r.text  # the still is stored (encrypted)
     finally:
         desk.close()
     return True
