@@ -22,14 +22,16 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy import select
 
 from cloudwindow.config import Settings
 from cloudwindow.privacy import Keyring, keyring_for, token_key_id
-from cloudwindow.services import Services
+
+if TYPE_CHECKING:  # the CLI imports this module: keep its start light
+    from cloudwindow.services import Services
 
 
 def _same(value: str) -> str:
@@ -266,6 +268,8 @@ def rotate_key(
 ) -> None:
     """Re-encrypt every stored personal-data token with CLOUDWINDOW_DATA_KEY (the old key
     in CLOUDWINDOW_DATA_KEYS_PREVIOUS) and recompute the blind indexes; resumable."""
+
+    from cloudwindow.services import Services
 
     async def go() -> Tally:
         services = Services.standalone(Settings())
