@@ -10,6 +10,7 @@ the same moment never hand one agent two tickets or one ticket to two agents; on
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -132,20 +133,19 @@ def move_agent(
 # - populate_existing, so a row read earlier in the transaction is re-read once locked.
 # Built once (with named parameters): building a statement and its cache key anew on every
 # call costs more CPU than the round trip.
-_LOCK_AGENT = {
-    skip: select(AgentStatus)
-    .where(AgentStatus.user_id == bindparam("user_id"))
-    .with_for_update(key_share=True, skip_locked=skip)
-    .execution_options(populate_existing=True)
-    for skip in (False, True)
-}
-_LOCK_TICKET = {
-    skip: select(Ticket)
-    .where(Ticket.id == bindparam("ticket_id"))
-    .with_for_update(key_share=True, skip_locked=skip)
-    .execution_options(populate_existing=True)
-    for skip in (False, True)
-}
+def _lock_one(entity: type[AgentStatus] | type[Ticket], key: str) -> dict[bool, Any]:
+    """``SELECT … WHERE <key> = :<key> FOR NO KEY UPDATE [SKIP LOCKED]``, by skip_locked."""
+    return {
+        skip: select(entity)
+        .where(getattr(entity, key) == bindparam(key))
+        .with_for_update(key_share=True, skip_locked=skip)
+        .execution_options(populate_existing=True)
+        for skip in (False, True)
+    }
+
+
+_LOCK_AGENT = _lock_one(AgentStatus, "user_id")
+_LOCK_TICKET = _lock_one(Ticket, "id")
 _LOCK_DESK = (
     select(AgentStatus, Ticket)
     .join_from(AgentStatus, Ticket, Ticket.agent_id == AgentStatus.user_id)
@@ -158,13 +158,16 @@ _LOCK_DESK = (
 async def lock_agent(
     session: AsyncSession, user_id: int, *, skip_locked: bool = False
 ) -> AgentStatus | None:
-    return await session.scalar(_LOCK_AGENT[skip_locked], {"user_id": user_id})
+    return cast(
+        AgentStatus | None,
+        await session.scalar(_LOCK_AGENT[skip_locked], {"user_id": user_id}),
+    )
 
 
 async def lock_ticket(
     session: AsyncSession, ticket_id: int, *, skip_locked: bool = False
 ) -> Ticket | None:
-    return await session.scalar(_LOCK_TICKET[skip_locked], {"ticket_id": ticket_id})
+    return cast(Ticket | None, await session.scalar(_LOCK_TICKET[skip_locked], {"id": ticket_id}))
 
 
 async def _notify_ticket(session: AsyncSession, out: Outbox, ticket: Ticket) -> TicketView:
