@@ -3,9 +3,7 @@
 Every case list is newest first (``ORDER BY id DESC``) under one filter: state,
 department, service item, the agent's own cases; the approver's list is the pending
 steps of a department, oldest first. Each filter gets an index ending in ``id`` so a
-page is read straight off the index instead of sorting every match. The approver's
-lists read (department, state, id, case_id) of the steps; their overdue count joins it
-with (state, due_date, id) of the cases: both sides come from the indexes alone. The case-number
+page is read straight off the index instead of sorting every match. The case-number
 prefix search (``q``) gets a ``varchar_pattern_ops`` index on PostgreSQL (a ``LIKE
 'CW2026%'`` can use it whatever the database collation). The console's metrics count
 today's accepted and concluded cases by range.
@@ -34,15 +32,7 @@ INDEXES = [
     # the console's metrics: accepted / concluded today
     ("ix_cases_accepted_at", "cases", ["accepted_at"]),
     ("ix_cases_concluded_at", "cases", ["concluded_at"]),
-    # the approver's lists: a department's pending steps in id order with their cases
-    # (the page, and the overdue count's hash join with the running cases past their due
-    # date) read from the indexes alone
-    (
-        "ix_case_approvals_dept_state_id_case",
-        "case_approvals",
-        ["department_code", "state", "id", "case_id"],
-    ),
-    ("ix_cases_state_due_id", "cases", ["state", "due_date", "id"]),
+    ("ix_case_approvals_dept_state_id", "case_approvals", ["department_code", "state", "id"]),
     ("ix_case_approvals_decided_by_at", "case_approvals", ["decided_by", "decided_at"]),
 ]
 
