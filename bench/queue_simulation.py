@@ -639,8 +639,11 @@ async def prepare_database(
             # Nobody else serves the group, and no other agent is ready or busy.
             await s.execute(delete(AgentSkill).where(AgentSkill.skill_group_code == GROUP))
             await s.execute(update(AgentStatus).values(state="offline", reason="", ticket_id=None))
-            if await s.scalar(select(func.count()).select_from(Ticket)):
-                raise SystemExit("the fresh database already holds tickets")
+            # The demo district holds the finished tickets of its sample cases; nothing
+            # may still be waiting or served.
+            live = Ticket.state.in_(["queued", "offered", "in_session"])
+            if await s.scalar(select(func.count()).select_from(Ticket).where(live)):
+                raise SystemExit("the fresh database already holds live tickets")
             template = await s.scalar(
                 select(User.password_hash).where(User.username == TEMPLATE_USER)
             )
@@ -705,7 +708,7 @@ async def read_server_timestamps(backend: Backend, sim: Simulation) -> dict[str,
     db = Database(backend.url)
     try:
         async with db.read() as s:
-            for t in await s.scalars(select(Ticket)):
+            for t in await s.scalars(select(Ticket).where(Ticket.id.in_(list(sim.by_ticket)))):
                 c = sim.by_ticket.get(t.id)
                 if c is None:
                     continue
@@ -713,14 +716,25 @@ async def read_server_timestamps(backend: Backend, sim: Simulation) -> dict[str,
                 c.db_offered = t.offered_at.timestamp() if t.offered_at else NAN
                 c.db_answered = t.answered_at.timestamp() if t.answered_at else NAN
                 c.db_ended = t.ended_at.timestamp() if t.ended_at else NAN
+            ours = list(sim.by_ticket)  # the run's tickets, not the demo's finished ones
             states = dict(
-                (await s.execute(select(Ticket.state, func.count()).group_by(Ticket.state))).all()
+                (
+                    await s.execute(
+                        select(Ticket.state, func.count())
+                        .where(Ticket.id.in_(ours))
+                        .group_by(Ticket.state)
+                    )
+                ).all()
             )
             # Offers that were not accepted (rang out / declined): ticket went back to queue.
             requeued = await s.scalar(
                 select(func.count())
                 .select_from(TicketLog)
-                .where(TicketLog.from_state == "offered", TicketLog.to_state == "queued")
+                .where(
+                    TicketLog.from_state == "offered",
+                    TicketLog.to_state == "queued",
+                    TicketLog.ticket_id.in_(ours),
+                )
             )
             # Two rows leaving the same state of the same agent at the same instant: two
             # transactions both read that state and both moved the agent (a lost update).

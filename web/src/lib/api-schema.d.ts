@@ -764,7 +764,7 @@ export interface paths {
         };
         /**
          * List Audit Events
-         * @description Newest first. Filters match exactly.
+         * @description The append-only audit log, newest first (auditors, administrators).
          */
         get: operations["list_audit_events"];
         put?: never;
@@ -1282,6 +1282,1262 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/desk/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Desk Cases
+         * @description The cases this agent opened, newest first.
+         */
+        get: operations["desk_cases"];
+        put?: never;
+        /**
+         * Open Case
+         * @description 开立办件 in a session the agent serves (the ticket's item, or another one).
+         */
+        post: operations["case_open"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Desk Case
+         * @description The case with personal data in clear, for the agent working on it (audited).
+         */
+        get: operations["desk_case"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Desk Case Data
+         * @description Fill in form fields (partial; the citizen's confirmation is cleared by a change).
+         */
+        patch: operations["desk_case_data"];
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Desk Case Accept
+         * @description 受理: needs a valid form, a phone, every required material accepted, and the
+         *     citizen's confirmation of the current data.
+         */
+        post: operations["desk_case_accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Desk Case Withdraw */
+        post: operations["desk_case_withdraw"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/resubmit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Desk Case Resubmit
+         * @description 补正后重新提交 a case returned for correction.
+         */
+        post: operations["desk_case_resubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/attach": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Desk Case Attach
+         * @description 续办: bring a returned case (or an orphaned draft) into the session served now.
+         */
+        post: operations["desk_case_attach"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kiosk/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Kiosk Cases
+         * @description The cases of this kiosk's session, for the citizen to review (clear, audited).
+         */
+        get: operations["kiosk_cases"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approval List
+         * @description Pending: steps of my department to decide (oldest first); decided: mine.
+         */
+        get: operations["approvals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/approvals/{case_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approval Case
+         * @description The case with form, materials, history and recordings (clear, audited).
+         */
+        get: operations["approval_case"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/approvals/{case_id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approval Decide
+         * @description Approve, reject (reason) or return for correction (reason, missing): idempotent.
+         */
+        post: operations["approval_decide"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Case List
+         * @description Every case, masked, newest first; ``overdue=true`` for the late ones.
+         */
+        get: operations["cases"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cases/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Case Metrics
+         * @description Cases by state, running, overdue, due soon, accepted and concluded today.
+         */
+        get: operations["case_metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cases/{case_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Case Detail
+         * @description One case, masked, with its history, approvals, notifications and recordings.
+         */
+        get: operations["case"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service-items/{code}/approval-chain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approval Chain
+         * @description The item's approval chain (default: one step by its own department).
+         */
+        get: operations["approval_chain"];
+        /**
+         * Approval Chain Set
+         * @description Replace the chain; ``steps: []`` goes back to the default.
+         */
+        put: operations["approval_chain_set"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/case-lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Case Lookup
+         * @description 办件查询 by case number + phone (public; rate-limited; silent on a wrong phone). A
+         *     kiosk may send its device credential: it is then limited as itself, not by address.
+         */
+        post: operations["case_lookup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service-items/{code}/form": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Service Item Form
+         * @description The form new cases of the item are filed with: its highest version, or the
+         *     generated default if it has none.
+         */
+        get: operations["get_service_item_form"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service-items/{code}/form/default": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Service Item Default Form
+         * @description The form the catalogue would generate for the item (to start an edit afresh).
+         */
+        get: operations["get_service_item_default_form"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service-items/{code}/form/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Service Item Form Versions
+         * @description Every published version of the item's form, newest first.
+         */
+        get: operations["list_service_item_form_versions"];
+        put?: never;
+        /**
+         * Publish Service Item Form
+         * @description Check the edited form and publish it as the item's next version. Cases already
+         *     filed keep the version they were filed with; new cases get this one.
+         */
+        post: operations["publish_service_item_form"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service-items/{code}/form/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Service Item Form Version
+         * @description One version exactly as it was published (cases filed with it still use it).
+         */
+        get: operations["get_service_item_form_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/forms/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Form
+         * @description Check a draft form (as publishing would) and validate sample data against it,
+         *     without storing anything.
+         */
+        post: operations["preview_form"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/capture-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Material Capture
+         * @description Ask the kiosk of the session to capture one required material with its document
+         *     camera: the kiosk gets ``case.material.capture_requested`` and shows a framing guide.
+         */
+        post: operations["request_material_capture"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/materials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Case Material
+         * @description Upload a file from the agent's PC for one required material (the raw bytes as the
+         *     body). Checked by content: JPEG/PNG/WebP (re-encoded as JPEG, metadata removed) or
+         *     PDF; at most ``material_max_bytes``.
+         */
+        post: operations["upload_case_material"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kiosk/cases/{case_id}/materials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Capture Case Material
+         * @description The kiosk sends a still from its document camera (the raw image as the body) for one
+         *     required material of the case in its session.
+         */
+        post: operations["capture_case_material"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/materials/{material_id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide Case Material
+         * @description Accept a material, or reject it with a reason (the kiosk sees the result).
+         */
+        post: operations["decide_case_material"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/materials/{material_id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Endpoint
+         * @description The file, for the agent who opened the case or serves its session (audited).
+         */
+        get: operations["desk_material_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/approvals/{case_id}/materials/{material_id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Endpoint
+         * @description The file, for an approver of a department with a step in the case (audited).
+         */
+        get: operations["approval_material_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cases/{case_id}/materials/{material_id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Endpoint
+         * @description The file, for supervisors, administrators and auditors (audited).
+         */
+        get: operations["case_material_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Desk Documents
+         * @description The sealed documents of a case I opened (受理回执, 办结通知书 / 决定书).
+         */
+        get: operations["desk_case_documents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/documents/{doc_id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Desk Document Pdf
+         * @description Download a sealed document of a case I opened (audited), e.g. to print it.
+         */
+        get: operations["desk_document_pdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/approvals/documents/{doc_id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approval Document Pdf
+         * @description Download a sealed document of a case my department decides on (audited).
+         */
+        get: operations["approval_document_pdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/case-lookup/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lookup Documents
+         * @description 办件查询: the case's sealed documents, by case number + phone (like the lookup).
+         */
+        post: operations["case_lookup_documents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/public/documents/{doc_id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Document Pdf
+         * @description The citizen's download, by document id + check code (rate-limited, audited).
+         */
+        get: operations["public_document_pdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/public/documents/{doc_id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Verify
+         * @description 扫码验真: is this document (id + check code) one the platform issued, unchanged?
+         */
+        get: operations["public_document_verify"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/public/documents/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Public Verify Upload
+         * @description 上传验真: upload the PDF (raw body); its seal signature is validated against the
+         *     platform's CA and its hash compared with the issued document's.
+         */
+        post: operations["public_document_verify_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/devices/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Device Command
+         * @description Have the kiosk of my session use a device: ``id_reader.read``,
+         *     ``signature_pad.capture``, ``receipt_printer.print`` / ``a4_printer.print``
+         *     ``{document_id}``. The result comes as ``device.command_result``.
+         */
+        post: operations["request_device_command"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/devices/commands/{command_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Desk Device Command
+         * @description One of my device commands with its whole result (a signature's image: audited).
+         */
+        get: operations["desk_device_command"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Desk Devices
+         * @description The devices of the kiosk in my session (health) and this session's commands.
+         */
+        get: operations["desk_devices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kiosk/devices/commands/{command_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Kiosk Device Command
+         * @description A command sent to this kiosk (is it still pending?).
+         */
+        get: operations["kiosk_device_command"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kiosk/devices/commands/{command_id}/result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report Device Command Result
+         * @description How the command ended on this kiosk's bridge: ``{ok: true, data}`` or
+         *     ``{ok: false, error: {code, message}}``. Once only.
+         */
+        post: operations["report_device_command_result"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kiosk/devices/commands/{command_id}/document": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Kiosk Print Document
+         * @description The sealed PDF a pending print command names, to hand to the printer unchanged
+         *     (audited as a download).
+         */
+        get: operations["kiosk_print_document"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kiosk/devices/commands/{command_id}/slip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Kiosk Print Slip
+         * @description What the receipt printer prints for the document a pending print command names.
+         */
+        get: operations["kiosk_print_slip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kiosk/devices/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report Device Health
+         * @description This kiosk's bridge and device health (sent on connect and on every change).
+         */
+        post: operations["report_device_health"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/devices/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Devices Health
+         * @description Device health of every kiosk that reported it, worst first (值班主管).
+         */
+        get: operations["devices_health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/licence-consent-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Licence Consent
+         * @description Ask the citizen on the kiosk to agree to a licence fetch (``licence.consent_requested``);
+         *     the kiosk answers through ``POST /api/kiosk/identity/consents`` (``licence_fetch``).
+         */
+        post: operations["request_licence_consent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/licences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Case Licences
+         * @description The citizen's electronic licences (holder: the ID card read in this session, else
+         *     the applicant's ID number on the form), masked, each with the materials it can
+         *     satisfy. 403 ``licence-consent-required`` until the citizen agrees. Audited.
+         */
+        get: operations["list_case_licences"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/cases/{case_id}/materials/{material_code}/licence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Use Licence For Material
+         * @description 免证办: the licence's file becomes this material (source ``licence``, accepted).
+         *     Expired / revoked → 409 ``licence-not-usable``; wrong type → 422
+         *     ``licence-type-mismatch``.
+         */
+        post: operations["use_licence_for_material"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/licence-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Licence Types
+         * @description The licence types and the catalogue material names each one satisfies.
+         */
+        get: operations["licence_types"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service-items/{code}/licence-product": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Licence Product
+         * @description The licence the item's concluded cases issue (``type_code`` null: none).
+         */
+        get: operations["licence_product"];
+        /**
+         * Licence Product Set
+         * @description Make the item issue a licence of a type when a case concludes (``type_code`` null:
+         *     stop). Audited.
+         */
+        put: operations["licence_product_set"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/provincial/licences/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Provincial Search Licences
+         * @description A holder's licences, for another platform presenting the interface token.
+         */
+        post: operations["provincial_search_licences"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/provincial/licences/{licence_id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Provincial Licence File
+         * @description A licence's PDF, for another platform naming its holder.
+         */
+        post: operations["provincial_licence_file"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kiosk/identity/id-card": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post Id Card
+         * @description The ID card the kiosk's reader just read, in a live session: stored encrypted; the
+         *     agent gets ``identity.id_card_read`` (masked).
+         */
+        post: operations["post_id_card"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kiosk/identity/consent-texts/{purpose}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Consent Text
+         * @description The consent text the kiosk shows for ``face_check`` or ``licence_fetch``.
+         */
+        get: operations["get_consent_text"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kiosk/identity/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post Consent
+         * @description The citizen's answer (同意 / 不同意) to a consent text, recorded with its version.
+         */
+        post: operations["post_consent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kiosk/identity/face-checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post Face Check
+         * @description A still from the kiosk camera (raw JPEG/PNG body), compared with the session's ID
+         *     card photo. The outcome: match, mismatch, no_face, multiple_faces, no_id_card,
+         *     no_consent; a corrupt image is refused (``face-image-corrupt``).
+         */
+        post: operations["post_face_check"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/identity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Identity State
+         * @description The ID card read (masked), consents and latest face check of the session served.
+         */
+        get: operations["get_identity_state"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/identity/face-check-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Face Check
+         * @description Ask the session's kiosk for a face check (``identity.face_check_requested``).
+         */
+        post: operations["request_face_check"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/identity/face-checks/{check_id}/override": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Override Face Check
+         * @description Accept the identity although the check failed; a reason is required (audited).
+         */
+        post: operations["override_face_check"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/identity/id-card-reads/{read_id}/photo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Id Card Photo
+         * @description The ID card photo, for the agent serving the session (every read audited).
+         */
+        get: operations["id_card_photo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/identity/face-checks/{check_id}/photo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Face Check Photo
+         * @description The kiosk still of a face check, for the agent serving the session (audited).
+         */
+        get: operations["face_check_photo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/identity/fill-case": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fill Case From Card
+         * @description Copy the applicant's name and ID number from the card into the case form.
+         */
+        post: operations["fill_case_from_card"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1418,6 +2674,41 @@ export interface components {
              */
             created_at: string;
         };
+        /** ApprovalDecision */
+        ApprovalDecision: {
+            /** Approval Id */
+            approval_id: number;
+            decision: components["schemas"]["Decision"];
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+            /** Missing */
+            missing?: string[];
+        };
+        /** ApprovalView */
+        ApprovalView: {
+            /** Id */
+            id: number;
+            /** Round */
+            round: number;
+            /** Step */
+            step: number;
+            /** Name */
+            name: string;
+            /** Department Code */
+            department_code: string;
+            /** State */
+            state: string;
+            decided_by: components["schemas"]["UserRef"] | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** Reason */
+            reason: string;
+            /** Missing */
+            missing: string[];
+        };
         /**
          * Audience
          * @enum {string}
@@ -1456,6 +2747,26 @@ export interface components {
              * @description An .xlsx or .csv catalogue file
              */
             file: string;
+        };
+        /** BridgeReport */
+        BridgeReport: {
+            /** Connected */
+            connected: boolean;
+            /**
+             * Protocol
+             * @default
+             */
+            protocol: string;
+            /**
+             * Version
+             * @default
+             */
+            version: string;
+            /**
+             * Model
+             * @default
+             */
+            model: string;
         };
         /** CallQuality */
         CallQuality: {
@@ -1552,12 +2863,378 @@ export interface components {
             /** Closed At */
             closed_at?: string | null;
         };
+        /** CaptureRequest */
+        CaptureRequest: {
+            /** Material Code */
+            material_code: string;
+        };
+        /** CaptureRequested */
+        CaptureRequested: {
+            /** Case Id */
+            case_id: number;
+            /** Material Code */
+            material_code: string;
+            /** Name */
+            name: string;
+            /** Guide */
+            guide: {
+                [key: string]: unknown;
+            };
+            /** Requested By */
+            requested_by: string;
+        };
+        /**
+         * CaseAttach
+         * @description Bring a case (returned for correction, or a draft whose session ended) into the
+         *     session the agent serves now. ``phone``: the applicant's number, as the citizen says
+         *     it — needed unless the caller is the agent who had the case.
+         */
+        CaseAttach: {
+            /** Ticket Id */
+            ticket_id: number;
+            /** Phone */
+            phone?: string | null;
+        };
+        /** CaseDataPatch */
+        CaseDataPatch: {
+            /** Values */
+            values: {
+                [key: string]: unknown;
+            };
+            /** Base Revs */
+            base_revs?: {
+                [key: string]: number;
+            } | null;
+        };
+        /**
+         * CaseLicence
+         * @description A licence listed for a case: which of the case's materials it can satisfy
+         *     (``usable_for``: material codes; empty when none, or when it is expired/revoked).
+         */
+        CaseLicence: {
+            /** Id */
+            id: string;
+            /** Type Code */
+            type_code: string;
+            /** Type Name */
+            type_name: string;
+            /** Holder Name Masked */
+            holder_name_masked: string;
+            /** Holder Id Masked */
+            holder_id_masked: string;
+            /** Number Masked */
+            number_masked: string;
+            /** Issuer */
+            issuer: string;
+            /**
+             * Issued On
+             * Format: date
+             */
+            issued_on: string;
+            /** Valid Until */
+            valid_until: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "valid" | "expired" | "revoked";
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "local" | "provincial";
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /** Sha256 */
+            sha256: string;
+            /** Usable For */
+            usable_for?: string[];
+        };
+        /** CaseLicences */
+        CaseLicences: {
+            /** Case Id */
+            case_id: number;
+            /** Holder Id Masked */
+            holder_id_masked: string;
+            /**
+             * Holder From
+             * @enum {string}
+             */
+            holder_from: "identity" | "application";
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "local" | "http";
+            /** Licences */
+            licences: components["schemas"]["CaseLicence"][];
+        };
+        /** CaseMetrics */
+        CaseMetrics: {
+            /** By State */
+            by_state: {
+                [key: string]: number;
+            };
+            /** Running */
+            running: number;
+            /** Overdue */
+            overdue: number;
+            /** Due Soon */
+            due_soon: number;
+            /** Accepted Today */
+            accepted_today: number;
+            /** Concluded Today */
+            concluded_today: number;
+            /** Returned Open */
+            returned_open: number;
+        };
+        /** CaseOpen */
+        CaseOpen: {
+            /** Ticket Id */
+            ticket_id: number;
+            /** Service Item Code */
+            service_item_code?: string | null;
+        };
+        /**
+         * CasePage
+         * @description A page of a case list. ``total`` counts matches up to ``queries.TOTAL_CAP``;
+         *     ``total_exact`` is false when there are more (show "10000+").
+         */
+        CasePage: {
+            /** Items */
+            items: components["schemas"]["CaseRow"][];
+            /** Total */
+            total: number;
+            /**
+             * Total Exact
+             * @default true
+             */
+            total_exact: boolean;
+            /** Page */
+            page: number;
+            /** Page Size */
+            page_size: number;
+        };
+        /** CaseResubmit */
+        CaseResubmit: {
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
+        /** CaseRow */
+        CaseRow: {
+            /** Promised Days */
+            promised_days: number;
+            /** Accepted At */
+            accepted_at?: string | null;
+            /** Due Date */
+            due_date?: string | null;
+            /** Working Days Left */
+            working_days_left?: number | null;
+            /**
+             * Overdue
+             * @default false
+             */
+            overdue: boolean;
+            /**
+             * Due Soon
+             * @default false
+             */
+            due_soon: boolean;
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** State */
+            state: string;
+            /** State Label */
+            state_label: {
+                [key: string]: string;
+            };
+            service_item: components["schemas"]["ItemRef"];
+            /** Applicant Masked */
+            applicant_masked: string;
+            /** Phone Masked */
+            phone_masked: string;
+            agent: components["schemas"]["UserRef"] | null;
+            /** Round */
+            round: number;
+            current_step: components["schemas"]["StepRef"] | null;
+            /** Approval Id */
+            approval_id?: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * CaseState
+         * @enum {string}
+         */
+        CaseState: "draft" | "accepted" | "under_approval" | "concluded" | "rejected" | "returned" | "resubmitted" | "withdrawn";
+        /** CaseView */
+        CaseView: {
+            /** Promised Days */
+            promised_days: number;
+            /** Accepted At */
+            accepted_at?: string | null;
+            /** Due Date */
+            due_date?: string | null;
+            /** Working Days Left */
+            working_days_left?: number | null;
+            /**
+             * Overdue
+             * @default false
+             */
+            overdue: boolean;
+            /**
+             * Due Soon
+             * @default false
+             */
+            due_soon: boolean;
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** State */
+            state: string;
+            /** State Label */
+            state_label: {
+                [key: string]: string;
+            };
+            service_item: components["schemas"]["ItemRef"];
+            /** Applicant Masked */
+            applicant_masked: string;
+            /** Phone Masked */
+            phone_masked: string;
+            agent: components["schemas"]["UserRef"] | null;
+            /** Round */
+            round: number;
+            current_step: components["schemas"]["StepRef"] | null;
+            /** Approval Id */
+            approval_id?: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Form Version Id */
+            form_version_id: number;
+            form?: components["schemas"]["FormRef"] | null;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Data Clear */
+            data_clear: boolean;
+            /** Rev */
+            rev: number;
+            /** Field Revs */
+            field_revs: {
+                [key: string]: number;
+            };
+            /** Confirmed Rev */
+            confirmed_rev: number | null;
+            /** Confirmed At */
+            confirmed_at: string | null;
+            /** Confirmed */
+            confirmed: boolean;
+            /** Validation */
+            validation: components["schemas"]["FieldProblem"][];
+            /** Ticket Id */
+            ticket_id: number | null;
+            /** Ticket Number */
+            ticket_number: string | null;
+            /** Required Materials */
+            required_materials: components["schemas"]["RequiredMaterial"][];
+            /** Materials */
+            materials?: components["schemas"]["MaterialView"][];
+            /** Can Accept */
+            can_accept: boolean;
+            /** Accept Blockers */
+            accept_blockers: string[];
+            /** Approvals */
+            approvals?: components["schemas"]["ApprovalView"][];
+            correction: components["schemas"]["Correction"] | null;
+            /** Outcome Reason */
+            outcome_reason: string;
+            /** Concluded At */
+            concluded_at: string | null;
+            /** Events */
+            events?: components["schemas"]["EventView"][];
+            /** Notifications */
+            notifications?: components["schemas"]["NotificationView"][];
+            /** Recordings */
+            recordings?: components["schemas"]["RecordingRef"][];
+            receipt?: components["schemas"]["Receipt"] | null;
+            /** Version */
+            version: number;
+        };
+        /** CaseWithdraw */
+        CaseWithdraw: {
+            /** Reason */
+            reason: string;
+        };
         /** CategoryOut */
         CategoryOut: {
             /** Category */
             category: string;
             /** Count */
             count: number;
+        };
+        /** ChainIn */
+        ChainIn: {
+            /** Steps */
+            steps: components["schemas"]["ChainStepIn"][];
+        };
+        /** ChainStepIn */
+        ChainStepIn: {
+            /** Department Code */
+            department_code: string;
+            /** Name */
+            name: string;
+        };
+        /** ChainStepView */
+        ChainStepView: {
+            /** Position */
+            position: number;
+            /** Department Code */
+            department_code: string;
+            /** Department Name */
+            department_name: string;
+            /** Name */
+            name: string;
+        };
+        /** ChainView */
+        ChainView: {
+            /** Service Item Code */
+            service_item_code: string;
+            /** Default */
+            default: boolean;
+            /** Steps */
+            steps: components["schemas"]["ChainStepView"][];
+        };
+        /** Change */
+        Change: {
+            /** Field */
+            field: string;
+            /** Change */
+            change: string;
         };
         /** ChunkAck */
         ChunkAck: {
@@ -1572,6 +3249,183 @@ export interface components {
             /** Chain Head */
             chain_head: string;
         };
+        /**
+         * CitizenDocument
+         * @description A document the citizen may download (from case lookup): the link carries the
+         *     check code printed on the paper.
+         */
+        CitizenDocument: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Title */
+            title: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Download Url */
+            download_url: string;
+            /** Verify Url */
+            verify_url: string;
+        };
+        /** CitizenDocuments */
+        CitizenDocuments: {
+            /** Number */
+            number: string;
+            /** Documents */
+            documents: components["schemas"]["CitizenDocument"][];
+        };
+        /** CommandRequest */
+        CommandRequest: {
+            /**
+             * Device
+             * @enum {string}
+             */
+            device: "id_reader" | "signature_pad" | "receipt_printer" | "a4_printer";
+            /** Command */
+            command: string;
+            /** Params */
+            params?: {
+                [key: string]: unknown;
+            };
+            /** Timeout Seconds */
+            timeout_seconds?: number | null;
+        };
+        /**
+         * CommandResult
+         * @description What the kiosk reports: ``{ok: true, data}`` or ``{ok: false, error}``.
+         */
+        CommandResult: {
+            /** Ok */
+            ok: boolean;
+            /** Data */
+            data?: {
+                [key: string]: unknown;
+            } | null;
+            error?: components["schemas"]["KioskError"] | null;
+        };
+        /**
+         * CommandView
+         * @description A device command as its agent sees it. ``data``: the result (the signature image
+         *     only in ``GET /api/desk/devices/commands/{id}``, never in events).
+         */
+        CommandView: {
+            /** Command Id */
+            command_id: string;
+            /** Device */
+            device: string;
+            /** Command */
+            command: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "succeeded" | "failed" | "timed_out";
+            /** Ok */
+            ok?: boolean | null;
+            /** Data */
+            data?: {
+                [key: string]: unknown;
+            } | null;
+            error?: components["schemas"]["ErrorView"] | null;
+            /** Requested By */
+            requested_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Finished At */
+            finished_at?: string | null;
+        };
+        /** ConsentIn */
+        ConsentIn: {
+            /**
+             * Purpose
+             * @enum {string}
+             */
+            purpose: "face_check" | "licence_fetch";
+            /** Granted */
+            granted: boolean;
+            /** Text Version */
+            text_version?: string | null;
+        };
+        /** ConsentOut */
+        ConsentOut: {
+            /** Id */
+            id: number;
+            /** Ticket Id */
+            ticket_id: number;
+            /** Purpose */
+            purpose: string;
+            /** Granted */
+            granted: boolean;
+            /** Text Version */
+            text_version: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** ConsentRequested */
+        ConsentRequested: {
+            /** Case Id */
+            case_id: number;
+            /** Ticket Id */
+            ticket_id: number;
+            /**
+             * Purpose
+             * @constant
+             */
+            purpose: "licence_fetch";
+            /** Requested By */
+            requested_by: string;
+            /** Materials */
+            materials: string[];
+        };
+        /** ConsentTextOut */
+        ConsentTextOut: {
+            /** Purpose */
+            purpose: string;
+            /** Version */
+            version: string;
+            /** Title Zh */
+            title_zh: string;
+            /** Title En */
+            title_en: string;
+            /** Points Zh */
+            points_zh: string[];
+            /** Points En */
+            points_en: string[];
+        };
+        /** Correction */
+        Correction: {
+            /** Reason */
+            reason: string;
+            /** Missing */
+            missing: string[];
+            /** At */
+            at?: string | null;
+        };
+        /**
+         * Decision
+         * @description An approver's decision on one approval step.
+         * @enum {string}
+         */
+        Decision: "approve" | "reject" | "return";
         /** DepartmentCreate */
         DepartmentCreate: {
             /** Code */
@@ -1613,6 +3467,76 @@ export interface components {
             terminal: components["schemas"]["TerminalOut"];
             site: components["schemas"]["SiteOut"];
         };
+        /** DeviceReport */
+        DeviceReport: {
+            /**
+             * Device
+             * @enum {string}
+             */
+            device: "bridge" | "id_reader" | "signature_pad" | "receipt_printer" | "a4_printer";
+            /** Present */
+            present: boolean;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "out_of_paper" | "error" | "absent" | "offline";
+            /**
+             * Detail
+             * @default
+             */
+            detail: string;
+        };
+        /** DeviceState */
+        DeviceState: {
+            /**
+             * Device
+             * @enum {string}
+             */
+            device: "bridge" | "id_reader" | "signature_pad" | "receipt_printer" | "a4_printer";
+            /** Present */
+            present: boolean;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "out_of_paper" | "error" | "absent" | "offline";
+            /**
+             * Detail
+             * @default
+             */
+            detail: string;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Changed At */
+            changed_at?: string | null;
+        };
+        /** DocumentRow */
+        DocumentRow: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Title */
+            title: string;
+            /** Case Id */
+            case_id: number;
+            /** Department Code */
+            department_code: string;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /** Signer */
+            signer: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Revoked At */
+            revoked_at: string | null;
+        };
         /** EnrollRequest */
         EnrollRequest: {
             /** Code */
@@ -1637,11 +3561,125 @@ export interface components {
              */
             expires_at: string;
         };
+        /** ErrorView */
+        ErrorView: {
+            /** Error Id */
+            error_id: string;
+            /** Message */
+            message: {
+                [key: string]: string;
+            };
+            /**
+             * Detail
+             * @default
+             */
+            detail: string;
+        };
+        /** EventView */
+        EventView: {
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** From State */
+            from_state: string;
+            /** To State */
+            to_state: string;
+            /** Actor */
+            actor: string;
+            /** Actor Name */
+            actor_name: string;
+            /** Reason */
+            reason: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+        };
         /**
          * ExportFormat
          * @enum {string}
          */
         ExportFormat: "xlsx" | "csv";
+        /** FaceCheckOut */
+        FaceCheckOut: {
+            /** Id */
+            id: number;
+            /** Ticket Id */
+            ticket_id: number;
+            /** Case Id */
+            case_id: number | null;
+            /** Id Card Read Id */
+            id_card_read_id: number | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "match" | "mismatch" | "no_face" | "multiple_faces" | "no_id_card" | "no_consent";
+            /** Side */
+            side: ("live" | "portrait") | null;
+            /** Score */
+            score: number | null;
+            /** Threshold */
+            threshold: number;
+            /** Card Expired */
+            card_expired: boolean;
+            /** Has Live Photo */
+            has_live_photo: boolean;
+            /** Overridden */
+            overridden: boolean;
+            /** Override Reason */
+            override_reason: string | null;
+            /** Overridden At */
+            overridden_at: string | null;
+            /** Verified */
+            verified: boolean;
+            /** Elapsed Ms */
+            elapsed_ms: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** FaceCheckRequested */
+        FaceCheckRequested: {
+            /** Ticket Id */
+            ticket_id: number;
+            /** Consent Needed */
+            consent_needed: boolean;
+            consent: components["schemas"]["ConsentTextOut"];
+            /** Requested By */
+            requested_by: string;
+        };
+        /** FieldProblem */
+        FieldProblem: {
+            /** Field */
+            field: string;
+            /** Error Id */
+            error_id: string;
+            /** Message */
+            message: {
+                [key: string]: string;
+            };
+        };
+        /** FillCaseIn */
+        FillCaseIn: {
+            /** Case Id */
+            case_id?: number | null;
+        };
+        /** FillCaseOut */
+        FillCaseOut: {
+            /** Case Id */
+            case_id: number;
+            /** Filled */
+            filled: string[];
+        };
         /**
          * FirstFrame
          * @description Time to first frame in ms, from the agent's accept to the first decoded frame.
@@ -1651,6 +3689,90 @@ export interface components {
             caller: number | null;
             /** Callee */
             callee: number | null;
+        };
+        /**
+         * FormOut
+         * @description A form of a service item. ``version`` 0 and ``generated`` mean the default form
+         *     made from the catalogue, not stored yet (it is stored as version 1 when the first
+         *     case uses it).
+         */
+        FormOut: {
+            /** Service Item Code */
+            service_item_code: string;
+            /** Id */
+            id: number | null;
+            /** Version */
+            version: number;
+            /** Generated */
+            generated: boolean;
+            /** Schema */
+            schema: {
+                [key: string]: unknown;
+            };
+            /** Layout */
+            layout: {
+                [key: string]: unknown;
+            };
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+            /** Created By */
+            created_by?: number | null;
+            /**
+             * Created By Name
+             * @default
+             */
+            created_by_name: string;
+            /** Created At */
+            created_at?: string | null;
+            /** Pii Fields */
+            pii_fields: {
+                [key: string]: string;
+            };
+        };
+        /** FormRef */
+        FormRef: {
+            /** Id */
+            id: number;
+            /** Version */
+            version: number;
+            /** Schema */
+            schema: {
+                [key: string]: unknown;
+            };
+            /** Layout */
+            layout: {
+                [key: string]: unknown;
+            };
+        };
+        /** FormVersionList */
+        FormVersionList: {
+            /** Service Item Code */
+            service_item_code: string;
+            /** Items */
+            items: components["schemas"]["FormVersionRow"][];
+        };
+        /** FormVersionRow */
+        FormVersionRow: {
+            /** Id */
+            id: number;
+            /** Version */
+            version: number;
+            /** Note */
+            note: string;
+            /** Created By */
+            created_by: number | null;
+            /** Created By Name */
+            created_by_name: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Field Count */
+            field_count: number;
         };
         /** GroupBoard */
         GroupBoard: {
@@ -1671,6 +3793,128 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * HealthReport
+         * @description The kiosk's report: its bridge, and (when the bridge is connected) its devices.
+         */
+        HealthReport: {
+            bridge: components["schemas"]["BridgeReport"];
+            /** Devices */
+            devices?: components["schemas"]["DeviceReport"][];
+        };
+        /**
+         * IdCardCreated
+         * @description The reply to the kiosk that posted the card (it already holds the card).
+         */
+        IdCardCreated: {
+            /** Id */
+            id: number;
+            /** Ticket Id */
+            ticket_id: number;
+            /** Name Masked */
+            name_masked: string;
+            /** Id Number Masked */
+            id_number_masked: string;
+            /** Valid Until */
+            valid_until: string | null;
+            /** Expired */
+            expired: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Birth Date
+             * Format: date
+             */
+            birth_date: string;
+        };
+        /**
+         * IdCardIn
+         * @description What the kiosk's ID-card reader gave (docs/bridge.md §id_reader), posted by the
+         *     kiosk page. Dates ISO; ``valid_until`` may be ``长期`` (no end); the photo is the
+         *     chip's photo as base64 (JPEG, PNG or WebP).
+         */
+        IdCardIn: {
+            /** Name */
+            name: string;
+            /**
+             * Sex
+             * @enum {string}
+             */
+            sex: "男" | "女";
+            /**
+             * Ethnicity
+             * @default
+             */
+            ethnicity: string;
+            /**
+             * Birth Date
+             * Format: date
+             */
+            birth_date: string;
+            /**
+             * Address
+             * @default
+             */
+            address: string;
+            /** Id Number */
+            id_number: string;
+            /**
+             * Issuer
+             * @default
+             */
+            issuer: string;
+            /**
+             * Valid From
+             * Format: date
+             */
+            valid_from: string;
+            /** Valid Until */
+            valid_until: string | "长期";
+            /** Photo */
+            photo: string;
+        };
+        /**
+         * IdCardReadOut
+         * @description A card read, masked (``4401**********0353``, ``陈**``).
+         */
+        IdCardReadOut: {
+            /** Id */
+            id: number;
+            /** Ticket Id */
+            ticket_id: number;
+            /** Name Masked */
+            name_masked: string;
+            /** Id Number Masked */
+            id_number_masked: string;
+            /** Valid Until */
+            valid_until: string | null;
+            /** Expired */
+            expired: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /**
+         * IdentityState
+         * @description What the agent's identity panel shows for the session it serves.
+         */
+        IdentityState: {
+            /** Ticket Id */
+            ticket_id: number;
+            id_card: components["schemas"]["IdCardReadOut"] | null;
+            /** Consents */
+            consents: {
+                [key: string]: components["schemas"]["ConsentOut"];
+            };
+            face_check: components["schemas"]["FaceCheckOut"] | null;
+            /** Verified */
+            verified: boolean;
         };
         /** ImportIssue */
         ImportIssue: {
@@ -1711,11 +3955,37 @@ export interface components {
             /** Errors */
             errors?: components["schemas"]["ImportIssue"][];
         };
+        /** ItemRef */
+        ItemRef: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Department Code */
+            department_code: string;
+            /** Department Name */
+            department_name: string;
+        };
         /**
          * ItemType
          * @enum {string}
          */
         ItemType: "administrative_license" | "administrative_confirmation" | "administrative_payment" | "administrative_ruling" | "administrative_award" | "other_administrative" | "public_service";
+        /** KioskCases */
+        KioskCases: {
+            /** Cases */
+            cases: components["schemas"]["CaseView"][];
+        };
+        /** KioskError */
+        KioskError: {
+            /** Code */
+            code: string;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+        };
         /** LatestSample */
         LatestSample: {
             /**
@@ -1742,6 +4012,78 @@ export interface components {
             /** Loss */
             loss: number | null;
         };
+        /** LicenceProductIn */
+        LicenceProductIn: {
+            /** Type Code */
+            type_code: string | null;
+            /** Valid Years */
+            valid_years?: number | null;
+        };
+        /** LicenceProductView */
+        LicenceProductView: {
+            /** Service Item Code */
+            service_item_code: string;
+            /** Type Code */
+            type_code: string | null;
+            /** Type Name */
+            type_name: string | null;
+            /** Valid Years */
+            valid_years: number | null;
+        };
+        /** LicenceTypeView */
+        LicenceTypeView: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Name En */
+            name_en: string;
+            /** Materials */
+            materials: string[];
+        };
+        /**
+         * LicenceView
+         * @description One licence as the agent (and another platform) sees it: personal data masked.
+         */
+        LicenceView: {
+            /** Id */
+            id: string;
+            /** Type Code */
+            type_code: string;
+            /** Type Name */
+            type_name: string;
+            /** Holder Name Masked */
+            holder_name_masked: string;
+            /** Holder Id Masked */
+            holder_id_masked: string;
+            /** Number Masked */
+            number_masked: string;
+            /** Issuer */
+            issuer: string;
+            /**
+             * Issued On
+             * Format: date
+             */
+            issued_on: string;
+            /** Valid Until */
+            valid_until: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "valid" | "expired" | "revoked";
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "local" | "provincial";
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /** Sha256 */
+            sha256: string;
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Username */
@@ -1759,6 +4101,57 @@ export interface components {
              */
             expires_at: string;
             user: components["schemas"]["UserOut"];
+        };
+        /** LookupHistory */
+        LookupHistory: {
+            /** State */
+            state: string;
+            /** State Label */
+            state_label: {
+                [key: string]: string;
+            };
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+        };
+        /** LookupRequest */
+        LookupRequest: {
+            /** Number */
+            number: string;
+            /** Phone */
+            phone: string;
+        };
+        /** LookupView */
+        LookupView: {
+            /** Number */
+            number: string;
+            /** State */
+            state: string;
+            /** State Label */
+            state_label: {
+                [key: string]: string;
+            };
+            /** Service Item Name */
+            service_item_name: string;
+            /** Department Name */
+            department_name: string;
+            /** Accepted At */
+            accepted_at: string | null;
+            /** Due Date */
+            due_date: string | null;
+            /** Working Days Left */
+            working_days_left: number | null;
+            /** Overdue */
+            overdue: boolean;
+            /** Concluded At */
+            concluded_at: string | null;
+            correction: components["schemas"]["Correction"] | null;
+            /** Outcome Reason */
+            outcome_reason: string;
+            /** History */
+            history: components["schemas"]["LookupHistory"][];
         };
         /**
          * Material
@@ -1785,26 +4178,81 @@ export interface components {
              */
             note: string;
         };
+        /** MaterialDecision */
+        MaterialDecision: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "accepted" | "rejected";
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+        };
         /**
          * MaterialForm
          * @enum {string}
          */
         MaterialForm: "original" | "copy" | "electronic" | "original_and_copy";
-        /** MaterialOut */
-        MaterialOut: {
+        /**
+         * MaterialLicence
+         * @description The electronic licence a material came from (source ``licence``, docs/licences.md).
+         */
+        MaterialLicence: {
+            /** Id */
+            id: string;
+            /** Type Code */
+            type_code: string;
+            /** Type Name */
+            type_name: string;
+            /** Number Masked */
+            number_masked: string;
+            /** Holder Name Masked */
+            holder_name_masked: string;
+            /** Issuer */
+            issuer: string;
+            /**
+             * Issued On
+             * Format: date
+             */
+            issued_on: string;
+            /** Valid Until */
+            valid_until: string | null;
+            /** Provider */
+            provider: string;
+        };
+        /** MaterialView */
+        MaterialView: {
+            /** Id */
+            id: number;
+            /** Material Code */
+            material_code: string;
             /** Name */
             name: string;
-            /** Form */
-            form: string;
-            /** Copies */
-            copies: number;
-            /** Required */
-            required: boolean;
+            /** Source */
+            source: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /** Sha256 */
+            sha256: string;
+            /** Status */
+            status: string;
+            /** Reason */
+            reason: string;
+            /** Added By */
+            added_by: string;
+            /** Decided At */
+            decided_at: string | null;
             /**
-             * Note
-             * @default
+             * Created At
+             * Format: date-time
              */
-            note: string;
+            created_at: string;
+            licence?: components["schemas"]["MaterialLicence"] | null;
         };
         /** MeResponse */
         MeResponse: {
@@ -1860,6 +4308,28 @@ export interface components {
             skill_groups: components["schemas"]["QueueMetrics"][];
             /** Sites */
             sites: components["schemas"]["QueueMetrics"][];
+        };
+        /** NotificationView */
+        NotificationView: {
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Channel */
+            channel: string;
+            /** Phone Masked */
+            phone_masked: string;
+            /** Text */
+            text: string;
+            /** State */
+            state: string;
+            /** Sent At */
+            sent_at: string | null;
+        };
+        /** OverrideIn */
+        OverrideIn: {
+            /** Reason */
+            reason: string;
         };
         /** Page[AppointmentView] */
         Page_AppointmentView_: {
@@ -2068,6 +4538,102 @@ export interface components {
             /** Default */
             default: boolean;
         };
+        /** PreviewIn */
+        PreviewIn: {
+            /** Schema */
+            schema: {
+                [key: string]: unknown;
+            };
+            /** Layout */
+            layout?: {
+                [key: string]: unknown;
+            } | null;
+            /** Data */
+            data?: {
+                [key: string]: unknown;
+            };
+        };
+        /** PreviewOut */
+        PreviewOut: {
+            /** Problems */
+            problems: components["schemas"]["Problem"][];
+            /** Errors */
+            errors: components["schemas"]["FieldProblem"][];
+            /** Normalized */
+            normalized: {
+                [key: string]: unknown;
+            };
+            /** Pii Fields */
+            pii_fields: {
+                [key: string]: string;
+            };
+        };
+        /** Problem */
+        Problem: {
+            /** Path */
+            path: string;
+            /** Error Id */
+            error_id: string;
+            /** Message */
+            message: {
+                [key: string]: string;
+            };
+        };
+        /** ProvincialLicences */
+        ProvincialLicences: {
+            /** Licences */
+            licences: components["schemas"]["LicenceView"][];
+        };
+        /**
+         * ProvincialQuery
+         * @description Whose licences, and on whose behalf (the province logs both).
+         */
+        ProvincialQuery: {
+            /** Holder Id Number */
+            holder_id_number: string;
+            /**
+             * Purpose
+             * @default licence_fetch
+             */
+            purpose: string;
+            /**
+             * Case Number
+             * @default
+             */
+            case_number: string;
+            /**
+             * Operator
+             * @default
+             */
+            operator: string;
+        };
+        /** PublishIn */
+        PublishIn: {
+            /** Schema */
+            schema: {
+                [key: string]: unknown;
+            };
+            /** Layout */
+            layout?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+            /**
+             * Base Version
+             * @description The version the edit started from (0: the generated default); publishing fails with form-version-conflict if another version came since.
+             */
+            base_version?: number | null;
+        };
+        /** PublishOut */
+        PublishOut: {
+            form: components["schemas"]["FormOut"];
+            /** Changes */
+            changes: components["schemas"]["Change"][];
+        };
         /**
          * QualityFigures
          * @description Derived quality of received video over a span of samples (media/quality.py).
@@ -2168,6 +4734,15 @@ export interface components {
             agents: components["schemas"]["AgentBoard"][];
             /** Tickets */
             tickets: components["schemas"]["TicketBoard"][];
+        };
+        /** Receipt */
+        Receipt: {
+            /** Title */
+            title: string;
+            /** Lines */
+            lines: string[];
+            /** Text */
+            text: string;
         };
         /** RecordingDetail */
         RecordingDetail: {
@@ -2321,6 +4896,18 @@ export interface components {
             /** Purged At */
             purged_at: string | null;
         };
+        /** RecordingRef */
+        RecordingRef: {
+            /** Id */
+            id: number;
+            /** State */
+            state: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+        };
         /** RecordingStart */
         RecordingStart: {
             /** Ticket Id */
@@ -2378,6 +4965,22 @@ export interface components {
             name?: string | null;
             /** Parent Code */
             parent_code?: string | null;
+        };
+        /** RequiredMaterial */
+        RequiredMaterial: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Required */
+            required: boolean;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+            /** Status */
+            status: string;
         };
         /**
          * Role
@@ -2501,7 +5104,7 @@ export interface components {
             /** Audience */
             audience: string[];
             /** Materials */
-            materials: components["schemas"]["MaterialOut"][];
+            materials: components["schemas"]["cloudwindow__catalog__schemas__MaterialOut"][];
             /** Legal Days */
             legal_days: number;
             /** Promised Days */
@@ -2551,6 +5154,22 @@ export interface components {
             /** Cloud Enabled */
             cloud_enabled?: boolean | null;
         };
+        /**
+         * SessionDevices
+         * @description The devices of the kiosk in my session, and this session's commands (newest first).
+         */
+        SessionDevices: {
+            /** Terminal Id */
+            terminal_id: number;
+            /** Terminal Name */
+            terminal_name: string;
+            /** Online */
+            online: boolean;
+            /** Devices */
+            devices: components["schemas"]["DeviceState"][];
+            /** Commands */
+            commands: components["schemas"]["CommandView"][];
+        };
         /** SideQuality */
         SideQuality: {
             /**
@@ -2564,6 +5183,23 @@ export interface components {
             figures: components["schemas"]["QualityFigures"];
             /** Alert */
             alert: string[] | null;
+        };
+        /** SignatureReport */
+        SignatureReport: {
+            /** Signed */
+            signed: boolean;
+            /** Intact */
+            intact: boolean;
+            /** Valid */
+            valid: boolean;
+            /** Trusted */
+            trusted: boolean;
+            /** Covers Whole File */
+            covers_whole_file: boolean;
+            /** Signer */
+            signer: string;
+            /** Signing Time */
+            signing_time: string | null;
         };
         /**
          * SiteBudget
@@ -2745,6 +5381,19 @@ export interface components {
             /** Proficiency */
             proficiency: number;
         };
+        /**
+         * Slip
+         * @description What the receipt printer prints for a sealed document (docs/bridge.md
+         *     §receipt_printer): a title, lines, and the verification address as a QR code.
+         */
+        Slip: {
+            /** Title */
+            title: string;
+            /** Lines */
+            lines: string[];
+            /** Qr */
+            qr: string;
+        };
         /** StaffingPlan */
         StaffingPlan: {
             /** Traffic Erlangs */
@@ -2771,6 +5420,17 @@ export interface components {
             /** Service Level With Abandonment */
             service_level_with_abandonment?: number | null;
         };
+        /** StepRef */
+        StepRef: {
+            /** Step */
+            step: number;
+            /** Name */
+            name: string;
+            /** Department Code */
+            department_code: string;
+            /** Department Name */
+            department_name: string;
+        };
         /** TerminalCreate */
         TerminalCreate: {
             /** Serial Number */
@@ -2782,6 +5442,26 @@ export interface components {
             site_id: number;
             /** Peripherals */
             peripherals?: components["schemas"]["Peripheral"][];
+        };
+        /** TerminalHealth */
+        TerminalHealth: {
+            /** Terminal Id */
+            terminal_id: number;
+            /** Terminal Name */
+            terminal_name: string;
+            /** Serial Number */
+            serial_number: string;
+            /** Site Name */
+            site_name: string;
+            /** Online */
+            online: boolean;
+            /**
+             * Worst
+             * @enum {string}
+             */
+            worst: "ok" | "out_of_paper" | "error" | "absent" | "offline";
+            /** Devices */
+            devices: components["schemas"]["DeviceState"][];
         };
         /**
          * TerminalModel
@@ -2876,6 +5556,11 @@ export interface components {
             /** Chain Head */
             chain_head: string;
         };
+        /** UseLicence */
+        UseLicence: {
+            /** Licence Id */
+            licence_id: string;
+        };
         /** UserCreate */
         UserCreate: {
             /** Display Name */
@@ -2916,6 +5601,13 @@ export interface components {
             /** Active */
             active: boolean;
         };
+        /** UserRef */
+        UserRef: {
+            /** Id */
+            id: number;
+            /** Display Name */
+            display_name: string;
+        };
         /** UserUpdate */
         UserUpdate: {
             /** Display Name */
@@ -2944,6 +5636,31 @@ export interface components {
             /** Context */
             ctx?: Record<string, never>;
         };
+        /**
+         * VerifiedDocument
+         * @description What a verifier may learn: no names, no personal data.
+         */
+        VerifiedDocument: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Title */
+            title: string;
+            /** Case Number Masked */
+            case_number_masked: string;
+            /** Service Item Name */
+            service_item_name: string;
+            /** Department Name */
+            department_name: string;
+            /**
+             * Issued At
+             * Format: date-time
+             */
+            issued_at: string;
+            /** Revoked At */
+            revoked_at: string | null;
+        };
         /** VerifyReport */
         VerifyReport: {
             /** Recording Id */
@@ -2967,6 +5684,82 @@ export interface components {
              * Format: date-time
              */
             verified_at: string;
+        };
+        /** VerifyResult */
+        VerifyResult: {
+            /**
+             * Verdict
+             * @enum {string}
+             */
+            verdict: "genuine" | "forged" | "revoked";
+            /**
+             * Message
+             * @description {zh-CN, en}
+             */
+            message: {
+                [key: string]: string;
+            };
+            document: components["schemas"]["VerifiedDocument"];
+            /** Hash Matches */
+            hash_matches: boolean;
+            signature?: components["schemas"]["SignatureReport"] | null;
+        };
+        /**
+         * MaterialOut
+         * @description A case's material (docs/cases.md ``MaterialView``) with its case and, for images,
+         *     the stored size in pixels.
+         */
+        cloudwindow__cases__materials__MaterialOut: {
+            /** Id */
+            id: number;
+            /** Material Code */
+            material_code: string;
+            /** Name */
+            name: string;
+            /** Source */
+            source: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /** Sha256 */
+            sha256: string;
+            /** Status */
+            status: string;
+            /** Reason */
+            reason: string;
+            /** Added By */
+            added_by: string;
+            /** Decided At */
+            decided_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            licence?: components["schemas"]["MaterialLicence"] | null;
+            /** Case Id */
+            case_id: number;
+            /** Width */
+            width?: number | null;
+            /** Height */
+            height?: number | null;
+        };
+        /** MaterialOut */
+        cloudwindow__catalog__schemas__MaterialOut: {
+            /** Name */
+            name: string;
+            /** Form */
+            form: string;
+            /** Copies */
+            copies: number;
+            /** Required */
+            required: boolean;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
         };
     };
     responses: never;
@@ -5661,10 +8454,19 @@ export interface operations {
     list_audit_events: {
         parameters: {
             query?: {
+                /** @description user, device, system */
+                actor_type?: string | null;
                 actor_id?: string | null;
+                /** @description exact, or a prefix ending in .* (case.*) */
                 action?: string | null;
                 entity_type?: string | null;
                 entity_id?: string | null;
+                /** @description from (inclusive), ISO 8601 */
+                since?: string | null;
+                /** @description to (exclusive), ISO 8601 */
+                until?: string | null;
+                /** @description text in the details, e.g. a case number */
+                q?: string | null;
                 /** @description 1-based page number */
                 page?: number;
                 /** @description Rows per page */
@@ -6977,6 +9779,3035 @@ export interface operations {
             };
             /** @description Purged */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_cases: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["CaseState"] | null;
+                overdue?: boolean | null;
+                /** @description Case number prefix */
+                q?: string | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description Rows per page */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CasePage"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    case_open: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaseOpen"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_case_data: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaseDataPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_case_accept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_case_withdraw: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaseWithdraw"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_case_resubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaseResubmit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_case_attach: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaseAttach"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    kiosk_cases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KioskCases"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    approvals: {
+        parameters: {
+            query?: {
+                scope?: "pending" | "decided";
+                overdue?: boolean | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description Rows per page */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CasePage"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approval_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approval_decide: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cases: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["CaseState"] | null;
+                service_item_code?: string | null;
+                department_code?: string | null;
+                overdue?: boolean | null;
+                /** @description Case number prefix */
+                q?: string | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description Rows per page */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CasePage"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    case_metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseMetrics"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approval_chain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChainView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approval_chain_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChainIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChainView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    case_lookup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LookupRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LookupView"];
+                };
+            };
+            /** @description No such case for this phone */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_service_item_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_service_item_default_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_service_item_form_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormVersionList"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    publish_service_item_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublishIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_service_item_form_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    request_material_capture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaptureRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaptureRequested"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    upload_case_material: {
+        parameters: {
+            query: {
+                material_code: string;
+                /** @description Shown to people only; never trusted */
+                filename?: string;
+            };
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cloudwindow__cases__materials__MaterialOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    capture_case_material: {
+        parameters: {
+            query: {
+                material_code: string;
+            };
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cloudwindow__cases__materials__MaterialOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    decide_case_material: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+                material_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaterialDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cloudwindow__cases__materials__MaterialOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_material_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+                material_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The file is gone */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approval_material_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+                material_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The file is gone */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    case_material_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+                material_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The file is gone */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_case_documents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentRow"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_document_pdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                doc_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sealed PDF */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approval_document_pdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                doc_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sealed PDF */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    case_lookup_documents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LookupRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CitizenDocuments"];
+                };
+            };
+            /** @description No such case for this phone */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    public_document_pdf: {
+        parameters: {
+            query: {
+                /** @description Check code */
+                c: string;
+            };
+            header?: never;
+            path: {
+                doc_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sealed PDF */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Unknown document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    public_document_verify: {
+        parameters: {
+            query: {
+                /** @description Check code */
+                c: string;
+            };
+            header?: never;
+            path: {
+                doc_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyResult"];
+                };
+            };
+            /** @description Unknown document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    public_document_verify_upload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/pdf": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyResult"];
+                };
+            };
+            /** @description Not a document of this platform */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    request_device_command: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommandRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_device_command: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                command_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_devices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionDevices"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    kiosk_device_command: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                command_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    report_device_command_result: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                command_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommandResult"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    kiosk_print_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                command_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sealed PDF to print */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    kiosk_print_slip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                command_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Slip"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    report_device_health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HealthReport"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    devices_health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalHealth"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    request_licence_consent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentRequested"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_case_licences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseLicences"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    use_licence_for_material: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+                material_code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UseLicence"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cloudwindow__cases__materials__MaterialOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    licence_types: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenceTypeView"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    licence_product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenceProductView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    licence_product_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LicenceProductIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenceProductView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    provincial_search_licences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProvincialQuery"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvincialLicences"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    provincial_licence_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                licence_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProvincialQuery"];
+            };
+        };
+        responses: {
+            /** @description The licence PDF */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    post_id_card: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdCardIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdCardCreated"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_consent_text: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                purpose: "face_check" | "licence_fetch";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentTextOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    post_consent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    post_face_check: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FaceCheckOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_identity_state: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityState"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    request_face_check: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FaceCheckRequested"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    override_face_check: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                check_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OverrideIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FaceCheckOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    id_card_photo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                read_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The photo (decrypted) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    face_check_photo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                check_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The photo (decrypted) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    fill_case_from_card: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FillCaseIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FillCaseOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
