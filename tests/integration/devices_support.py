@@ -5,13 +5,16 @@ database (for the permission matrix; the flow that leads there is test_devices_r
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from integration.cases_support import new_kiosk, session_ticket, user_id
 from integration.wsclient import WsClient
+from sqlalchemy import select
 
 from cloudwindow.devices.models import DeviceCommand
+from cloudwindow.realtime.models import Presence
 from cloudwindow.services import Services
 from conftest import LiveServer, run_async
 
@@ -19,11 +22,36 @@ from conftest import LiveServer, run_async
 _HELD: list[WsClient] = []
 
 
+def wait_present(live: LiveServer, principal: str, timeout: float = 15.0) -> None:
+    """Until the gateway has written ``principal``'s presence row: connects are written
+    in batches a few milliseconds after the socket opens (realtime/presence.py), and a
+    loaded machine can stretch that, while the relay refuses a kiosk without one."""
+
+    async def present() -> bool:
+        services = Services.standalone(live.settings)
+        try:
+            async with services.db.read() as session:
+                row = await session.scalar(
+                    select(Presence.principal).where(
+                        Presence.principal == principal, Presence.connections > 0
+                    )
+                )
+                return row is not None
+        finally:
+            await services.db.dispose()
+
+    deadline = time.monotonic() + timeout
+    while not run_async(present):
+        assert time.monotonic() < deadline, f"{principal} never became present"
+        time.sleep(0.05)
+
+
 def connected_kiosk_in_session(live: LiveServer, username: str = "agent01") -> str:
     """A fresh kiosk, connected to the gateway, in session with ``username`` (the newest
     session of that agent, so its device commands go there). Returns the recipient key."""
     token, key = new_kiosk(live)
     _HELD.append(WsClient(live.url, token))
+    wait_present(live, key)
     session_ticket(live, key, username)
     return key
 

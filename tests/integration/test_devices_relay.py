@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from integration.cases_support import Desk, end_session, new_kiosk, session_ticket
+from integration.devices_support import wait_present
 from integration.wsclient import WsClient
 
 from cloudwindow.sample.people import person
@@ -247,6 +248,7 @@ def test_printing_a_sealed_document_on_the_kiosk(live: LiveServer, desk: Desk) -
 def test_device_health_reaches_supervisors(live: LiveServer, desk: Desk) -> None:
     kiosk_ws = WsClient(live.url, desk.kiosk_token)
     sup_ws = WsClient(live.url, live.login("supervisor"))
+    wait_present(live, desk.kiosk_key)  # a kiosk not present reports as offline
     try:
         devices = [
             {"device": "id_reader", "present": True, "status": "ok"},
