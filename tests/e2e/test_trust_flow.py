@@ -242,7 +242,8 @@ def test_id_read_face_check_licence_accept_approve_and_print_through_the_bridge(
     )
     prints.get_by_test_id("agent-print-a4-receipt").click()
     failed = prints.get_by_test_id("agent-device-command-a4_printer").first
-    expect(failed).to_have_attribute("data-error", "device-out-of-paper")
+    # The kiosk fetches the sealed PDF before the bridge refuses it: slow on a loaded CI
+    expect(failed).to_have_attribute("data-error", "device-out-of-paper", timeout=45_000)
     expect(failed.get_by_test_id("agent-device-error")).to_have_text("打印机缺纸")
     expect(kiosk.get_by_test_id("kiosk-device-outcome")).to_contain_text("缺纸")
     prints.scroll_into_view_if_needed()
