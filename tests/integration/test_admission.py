@@ -58,10 +58,6 @@ def test_a_saturated_site_holds_its_tickets_until_a_call_there_ends(server: Live
             e["type"] == "queue.position"
             and e["data"]["ticket_id"] == ticket["id"]
             and e["data"].get("held") is not None
-            # KNOWN ISSUE (2026-11-27, see the session note): the first held push can
-            # carry no estimate (None, "no agent serving") although two agents of the
-            # group are in session; a later push carries it.
-            and e["data"].get("expected_wait_seconds") is not None
         )
     )
     assert held["data"]["held"]["reason"] == "site-saturated"

@@ -124,7 +124,9 @@ async def group_stats(session: AsyncSession, skill_group: str) -> GroupStats:
     """What the wait estimate needs about a group, at most ``STATS_TTL`` seconds old."""
     now = time.monotonic()
     hit = _stats.get(skill_group)
-    if hit is not None and hit[0] > now:
+    # A cached "nobody serves the group" is never reused: agents who just came on would
+    # be shown to waiting citizens as "no agent available" for up to STATS_TTL.
+    if hit is not None and hit[0] > now and hit[1].serving > 0:
         return hit[1]
     by_state = dict(
         (
