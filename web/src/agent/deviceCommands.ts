@@ -15,14 +15,18 @@ export function useDeviceCommands(onDone?: (cmd: CommandView) => void) {
 
   function put(cmd: CommandView): void {
     const i = commands.value.findIndex((c) => c.command_id === cmd.command_id)
+    // A finished command never goes back to pending (a slow response racing its result).
+    if (i >= 0 && cmd.state === 'pending' && commands.value[i].state !== 'pending') return
     if (i >= 0) commands.value.splice(i, 1, cmd)
     else commands.value.unshift(cmd)
   }
 
-  const loose = rt as unknown as RealtimeClient<LooseProtocol>
-  const off = loose.on('device.command_result', async (d) => {
-    let cmd = d as CommandView
-    if (!commands.value.some((c) => c.command_id === cmd.command_id)) return
+  // Results that came before the response to our own request (a fast kiosk, a slow
+  // server): kept briefly so the command does not stay "waiting" for ever.
+  const early = new Map<string, CommandView>()
+
+  async function finish(event: CommandView): Promise<void> {
+    let cmd = event
     if (cmd.ok && cmd.device === 'signature_pad') {
       try {
         cmd = await commandResult(cmd.command_id) // the image is not in the event
@@ -32,13 +36,27 @@ export function useDeviceCommands(onDone?: (cmd: CommandView) => void) {
     }
     put(cmd)
     onDone?.(cmd)
+  }
+
+  const loose = rt as unknown as RealtimeClient<LooseProtocol>
+  const off = loose.on('device.command_result', async (d) => {
+    const cmd = d as CommandView
+    if (commands.value.some((c) => c.command_id === cmd.command_id)) return finish(cmd)
+    if (sending.value) {
+      early.set(cmd.command_id, cmd)
+      if (early.size > 20) early.delete(early.keys().next().value as string)
+    }
   })
   onBeforeUnmount(off)
 
   async function send(device: RelayDevice, command: string, params: Record<string, unknown> = {}, tag = ''): Promise<void> {
     sending.value = tag || `${device}.${command}`
     try {
-      put(await requestCommand(device, command, params))
+      const view = await requestCommand(device, command, params)
+      const done = early.get(view.command_id)
+      early.delete(view.command_id)
+      put(view)
+      if (done) await finish(done)
     } catch (err) {
       showError(err)
     } finally {
