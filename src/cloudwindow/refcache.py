@@ -58,6 +58,8 @@ class GroupInfo:
     name: str
     wrap_up_seconds: int
     business_hours: list[list[str]] | None
+    open_days: list[str] | None = None
+    closed_days: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,11 @@ async def group(session: AsyncSession, code: str) -> GroupInfo | None:
         row = (
             await session.execute(
                 select(
-                    SkillGroup.name, SkillGroup.wrap_up_seconds, SkillGroup.business_hours
+                    SkillGroup.name,
+                    SkillGroup.wrap_up_seconds,
+                    SkillGroup.business_hours,
+                    SkillGroup.open_days,
+                    SkillGroup.closed_days,
                 ).where(SkillGroup.code == code)
             )
         ).first()

@@ -21,6 +21,7 @@ from cloudwindow.catalog.schemas import (
     SkillGroupCreate,
     SkillGroupUpdate,
     check_item_consistency,
+    days_json,
 )
 from cloudwindow.crud import apply, changed_fields, check_ref, get_or_404
 from cloudwindow.errors import AlreadyExists
@@ -108,7 +109,10 @@ async def do_create_skill_group(
     async with services.db.transaction() as session:
         if await session.get(SkillGroup, body.code):
             raise AlreadyExists(*SKILL_GROUP, body.code)
-        session.add(SkillGroup(**body.model_dump(mode="json")))
+        values = body.model_dump(mode="json", exclude={"open_days", "closed_days"})
+        values["open_days"] = days_json(body.open_days)
+        values["closed_days"] = days_json(body.closed_days)
+        session.add(SkillGroup(**values))
         record(session, actor, "skill_group.create", "skill_group", body.code)
 
 
@@ -119,9 +123,11 @@ async def do_update_skill_group(
         group = await get_or_404(session, SkillGroup, code, *SKILL_GROUP)
         values = changed_fields(body)
         hours = values.pop("business_hours", "absent")
+        days = {k: values.pop(k) for k in ("open_days", "closed_days") if k in values}
         diff = apply(group, _no_nulls(values))
         if hours != "absent":  # an explicit null means "always open"
             diff |= apply(group, {"business_hours": [list(p) for p in hours] if hours else None})
+        diff |= apply(group, {k: days_json(v) for k, v in days.items()})
         record(session, actor, "skill_group.update", "skill_group", code, diff)
 
 

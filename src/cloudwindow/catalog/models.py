@@ -54,6 +54,11 @@ class SkillGroup(Timestamps, Base):
     # Daily service intervals on official working days, [["08:30", "12:00"], ...];
     # null = always open (see queueing/hours.py).
     business_hours: Mapped[list[list[str]] | None] = mapped_column(JSON, nullable=True)
+    # The group's own calendar on top of the official one (ISO dates): days it serves
+    # although the State Council's calendar rests (周末不打烊, extended service days), and
+    # days it is closed although they are working days (a centre's closure).
+    open_days: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    closed_days: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -86,6 +86,13 @@ class DepartmentOut(BaseModel):
 # Skill groups --------------------------------------------------------------------------
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Hours = Annotated[list[tuple[HHMM, HHMM]], Field(max_length=6)]
+# A group's own calendar days (open although the official calendar rests, or closed).
+CalendarDays = Annotated[list[date], Field(max_length=400)]
+
+
+def days_json(days: list[date] | None) -> list[str] | None:
+    """Stored form of a day list: sorted, unique ISO dates; empty = none (null)."""
+    return sorted({d.isoformat() for d in days}) if days else None
 
 
 def _check_hours(value: list[tuple[str, str]] | None) -> list[tuple[str, str]] | None:
@@ -103,6 +110,8 @@ class SkillGroupCreate(InputModel):
     description: LongText = ""
     wrap_up_seconds: int = Field(default=30, ge=0, le=600)
     business_hours: Hours | None = None
+    open_days: CalendarDays | None = None
+    closed_days: CalendarDays | None = None
 
     _hours = field_validator("business_hours")(_check_hours)
 
@@ -113,6 +122,9 @@ class SkillGroupUpdate(InputModel):
     description: LongText | None = None
     wrap_up_seconds: int | None = Field(default=None, ge=0, le=600)
     business_hours: Hours | None = None
+    # null or [] clears the list.
+    open_days: CalendarDays | None = None
+    closed_days: CalendarDays | None = None
 
     _hours = field_validator("business_hours")(_check_hours)
 
@@ -125,6 +137,8 @@ class SkillGroupOut(BaseModel):
     description: str
     wrap_up_seconds: int
     business_hours: list[list[str]] | None
+    open_days: list[str] | None
+    closed_days: list[str] | None
     active: bool
 
 

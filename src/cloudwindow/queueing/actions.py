@@ -43,7 +43,13 @@ from cloudwindow.queueing.errors import (
     outside_hours,
     transfer_target_unavailable,
 )
-from cloudwindow.queueing.hours import is_open, next_opening, parse_hours
+from cloudwindow.queueing.hours import (
+    group_workday,
+    is_open,
+    next_opening,
+    official_workday,
+    parse_hours,
+)
 from cloudwindow.queueing.models import AgentStateLog, AgentStatus, Ticket, TicketLog
 from cloudwindow.queueing.queries import agent_view, ticket_view
 from cloudwindow.queueing.schemas import (
@@ -216,9 +222,10 @@ async def do_take_ticket(services: Services, principal: Principal, body: TakeTic
             raise item_not_on_cloud(item.code)
         group = await refcache.group(session, item.skill_group_code)
         hours = parse_hours(group.business_hours if group else None)
+        workday = group_workday(group.open_days, group.closed_days) if group else official_workday
         now = utcnow()
-        if not is_open(now, hours):
-            opening = next_opening(now, hours)
+        if not is_open(now, hours, workday):
+            opening = next_opening(now, hours, workday)
             raise outside_hours(item.skill_group_code, opening.isoformat() if opening else None)
         terminal = (
             await refcache.terminal(session, principal.id) if principal.kind == "device" else None

@@ -36,7 +36,13 @@ from cloudwindow.pagination import Page, PageParams, fetch_page
 from cloudwindow.privacy import keyring_for
 from cloudwindow.queueing.callbacks import PHONE, RequestId, check_phone, sealed_phone
 from cloudwindow.queueing.errors import TicketNotFound, item_not_on_cloud
-from cloudwindow.queueing.hours import CHINA, Interval, official_workday, parse_hours
+from cloudwindow.queueing.hours import (
+    CHINA,
+    Interval,
+    group_workday,
+    official_workday,
+    parse_hours,
+)
 from cloudwindow.queueing.models import Appointment, AppointmentPolicy, Ticket
 from cloudwindow.queueing.policy import Priority
 from cloudwindow.queueing.schemas import ItemCode, TakeTicket
@@ -288,6 +294,10 @@ async def _item_and_group(
     return item, await session.get(SkillGroup, item.skill_group_code)
 
 
+def _workday(group: SkillGroup | None) -> Callable[[date], bool]:
+    return group_workday(group.open_days, group.closed_days) if group else official_workday
+
+
 async def _taken(session: AsyncSession, group: str, starts: list[datetime]) -> dict[datetime, int]:
     if not starts:
         return {}
@@ -309,7 +319,9 @@ async def get_slots(services: Services, item_code: str) -> AppointmentSlots:
         item, group = await _item_and_group(session, item_code)
         policy = await policy_of(session, services.settings, item.skill_group_code)
         hours = parse_hours(group.business_hours if group else None)
-        slots = bookable_slots(utcnow(), hours, policy.slot_minutes, policy.days_ahead)
+        slots = bookable_slots(
+            utcnow(), hours, policy.slot_minutes, policy.days_ahead, _workday(group)
+        )
         taken = await _taken(session, item.skill_group_code, [s for s, _ in slots])
     days: dict[date, list[Slot]] = {}
     for start, end in slots:
@@ -426,7 +438,9 @@ async def do_book(
         slot = next(
             (
                 s
-                for s in bookable_slots(now, hours, policy.slot_minutes, policy.days_ahead)
+                for s in bookable_slots(
+                    now, hours, policy.slot_minutes, policy.days_ahead, _workday(group)
+                )
                 if s[0] == body.slot_start
             ),
             None,

@@ -3,13 +3,14 @@
 A skill group's hours are a list of daily intervals ("08:30"–"12:00", "13:30"–"17:30")
 that apply on working days as the State Council's holiday notices define them: public
 holidays are closed and make-up working days (调休) are open, per ``chinese_calendar``.
-No hours at all means always open.
+A group can add days it serves anyway (周末不打烊) and days it is closed
+(``group_workday``). No hours at all means always open.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta, timezone
 
 import chinese_calendar
@@ -40,6 +41,24 @@ def official_workday(day: date) -> bool:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
         return day.weekday() < 5
+
+
+def group_workday(
+    open_days: Iterable[str] | None, closed_days: Iterable[str] | None
+) -> Callable[[date], bool]:
+    """A skill group's working days: the official calendar, plus the group's extra open
+    days (周末不打烊), minus its closed days (ISO dates; a day in both is closed)."""
+    opened = {date.fromisoformat(d) for d in open_days or ()}
+    closed = {date.fromisoformat(d) for d in closed_days or ()}
+    if not opened and not closed:
+        return official_workday
+
+    def workday(day: date) -> bool:
+        if day in closed:
+            return False
+        return day in opened or official_workday(day)
+
+    return workday
 
 
 def is_open(

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from cloudwindow.queueing.hours import CHINA, is_open, next_opening, parse_hours
+from cloudwindow.queueing.hours import CHINA, group_workday, is_open, next_opening, parse_hours
 
 HOURS = parse_hours([["08:30", "12:00"], ["13:30", "17:30"]])
 
@@ -58,3 +58,17 @@ def test_a_make_up_working_day_is_open() -> None:
 def test_bad_hours_are_refused(raw: list[list[str]]) -> None:
     with pytest.raises(ValueError):
         parse_hours(raw)
+
+
+def test_a_group_serves_on_its_open_days_and_not_on_its_closed_days() -> None:
+    # 周末不打烊 on Saturday 28 November; the centre closes on Thursday 26 November.
+    workday = group_workday(["2026-11-28"], ["2026-11-26"])
+    assert is_open(cn(2026, 11, 28, 10), HOURS, workday)
+    assert not is_open(cn(2026, 11, 29, 10), HOURS, workday)  # Sunday stays closed
+    assert not is_open(cn(2026, 11, 26, 9), HOURS, workday)
+    assert is_open(cn(2026, 11, 27, 9), HOURS, workday)  # Friday, as the calendar says
+    # Closed on Thursday afternoon: the next opening is Friday morning.
+    assert next_opening(cn(2026, 11, 25, 18), HOURS, workday) == cn(2026, 11, 27, 8, 30)
+    # A day in both lists is closed; no lists is the official calendar itself.
+    assert not group_workday(["2026-11-28"], ["2026-11-28"])(date(2026, 11, 28))
+    assert group_workday(None, []) is group_workday([], None)

@@ -5340,6 +5340,10 @@ export interface components {
                 string,
                 string
             ][] | null;
+            /** Open Days */
+            open_days?: string[] | null;
+            /** Closed Days */
+            closed_days?: string[] | null;
         };
         /** SkillGroupOut */
         SkillGroupOut: {
@@ -5355,6 +5359,10 @@ export interface components {
             wrap_up_seconds: number;
             /** Business Hours */
             business_hours: string[][] | null;
+            /** Open Days */
+            open_days: string[] | null;
+            /** Closed Days */
+            closed_days: string[] | null;
             /** Active */
             active: boolean;
         };
@@ -5373,6 +5381,10 @@ export interface components {
                 string,
                 string
             ][] | null;
+            /** Open Days */
+            open_days?: string[] | null;
+            /** Closed Days */
+            closed_days?: string[] | null;
         };
         /** SkillIn */
         SkillIn: {
