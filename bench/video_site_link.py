@@ -384,6 +384,7 @@ class Pages:
                 page.goto(
                     f"http://{CTL_SERVER}:{PORT}/bench-harness/?role={kind}&token={token}"
                     f"&media={MEDIA_PREFIXES}&item={ITEM}{'&render=1' if args.render else ''}"
+                    f"{'&videoOff=1' if args.video_from not in ('both', kind) else ''}"
                 )
                 self.pages.append(page)
 
@@ -686,7 +687,8 @@ def summarise_cell(
     if ctl_kbps is not None and ctl_kbps > 20 * max(1, len(calls)):
         bypass.append(f"control link carried {ctl_kbps:.0f} kbit/s")
     cpu_mean = statistics.fmean(sampler.busy) if sampler.busy else None
-    cpu_lim = max([max(c["up"]["cpu_limited"], c["down"]["cpu_limited"]) for c in calls] or [0.0])
+    dirs = measured(args.video_from)
+    cpu_lim = max([max(c[d]["cpu_limited"] for d in dirs) for c in calls] or [0.0])
     reasons = []
     if cpu_mean is not None and cpu_mean > args.cpu_limit:
         reasons.append(f"CPU {cpu_mean:.0%} > {args.cpu_limit:.0%}")
@@ -697,6 +699,7 @@ def summarise_cell(
     if not calls:
         reasons.append("no call connected")
     return {
+        "video_from": args.video_from,
         "window_s": round(window, 1),
         "calls": calls,
         "held": len(held),
@@ -712,6 +715,12 @@ def summarise_cell(
         "discarded": reasons,
         "samples": len(rows),
     }
+
+
+def measured(video_from: str) -> tuple[str, ...]:
+    """The directions a run measures: both, or only the one whose sender has video
+    (``--video-from kiosk``: the site uplink; ``agent``: the site downlink)."""
+    return {"both": ("up", "down"), "kiosk": ("up",), "agent": ("down",)}[video_from]
 
 
 def worst(calls: list[dict[str, Any]], d: str, key: str, lowest: bool = False) -> Any:
@@ -731,7 +740,7 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = [head]
     for r in results:
         calls = r["calls"]
-        for d in ("up", "down"):
+        for d in measured(r.get("video_from", "both")):
             mean_fps = [c[d]["mean_fps"] for c in calls if c[d]["mean_fps"] is not None]
             kbps = [c[d]["recv_kbps"] for c in calls if c[d]["recv_kbps"] is not None]
             lines.append(
@@ -811,6 +820,13 @@ def main() -> None:
     p.add_argument("--clip-seconds", type=int, default=10)
     p.add_argument("--size", default="640x360", help="camera clip size (30 fps)")
     p.add_argument("--render", action="store_true", help="also render remote video")
+    p.add_argument(
+        "--video-from",
+        choices=("both", "kiosk", "agent"),
+        default="both",
+        help="one-way video: kiosk measures the site uplink, agent the downlink (the other "
+        "end turns its camera off once connected: half the encoders and decoders)",
+    )
     p.add_argument(
         "--shape-at",
         choices=sorted(SHAPED),

@@ -28,6 +28,10 @@ const token = q.get('token') ?? ''
 const item = q.get('item') ?? '440118-GG-0002'
 const mediaPrefixes = (q.get('media') ?? '').split(',').filter(Boolean)
 const render = q.get('render') === '1'
+// ?videoOff=1: this end turns its camera off once connected (the track is disabled, so
+// it sends black frames at a trickle). The bench's one-way mode measures one direction of
+// the site link per run and halves the encoders and decoders the machine must drive.
+const videoOff = q.get('videoOff') === '1'
 
 const allowed = (address: string | undefined | null): boolean =>
   mediaPrefixes.length === 0 || (!!address && mediaPrefixes.some((p) => address.startsWith(p)))
@@ -197,7 +201,10 @@ function join(info: MediaSessionInfo | null): void {
     if (video && video.srcObject !== s.remoteStream) video.srcObject = s.remoteStream
     if (s.error) H.errors.push(s.error)
     if (s.phase === 'connected' && next.pc && keeper) {
-      if (H.connectedAt === null) H.connectedAt = Date.now()
+      if (H.connectedAt === null) {
+        H.connectedAt = Date.now()
+        if (videoOff) next.setVideoOff(true)
+      }
       void keeper.attach(next.pc).then(() => applyCap(info.session_id))
     }
   })
