@@ -23,6 +23,7 @@ from cloudwindow.bus import EventBus, make_bus
 from cloudwindow.cases.api import router as cases_router
 from cloudwindow.cases.forms_api import router as forms_router
 from cloudwindow.cases.materials_api import router as case_materials_router
+from cloudwindow.cases.notify import NotificationRetrier
 from cloudwindow.cases.ws import messages as case_messages
 from cloudwindow.catalog.api import router as catalog_router
 from cloudwindow.config import Settings
@@ -148,6 +149,7 @@ def create_app(
     recording_jobs = RecordingJobs(services)
     caps_pusher = CapsPusher(services)
     device_sweeper = CommandSweeper(services)
+    sms_retrier = NotificationRetrier(services)
     dispatchers = [queue_messages, media_messages, telemetry_messages, case_messages]
     presence = PresenceWriter(services, dispatchers)
     handshakes = Handshakes(services, settings.ws_handshake_batch)
@@ -160,6 +162,7 @@ def create_app(
         engine.start()
         recording_jobs.start()
         device_sweeper.start()
+        sms_retrier.start()
         if settings.media_caps_enabled:
             caps_pusher.start()
         presence.start()
@@ -175,6 +178,7 @@ def create_app(
             await engine.stop()
             await recording_jobs.stop()
             await device_sweeper.stop()
+            await sms_retrier.stop()
             await caps_pusher.stop()
             await handshakes.stop()
             try:

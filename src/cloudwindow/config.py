@@ -107,7 +107,15 @@ class Settings(BaseSettings):
     material_max_pixels: int = Field(default=50_000_000, ge=10_000)  # refused before decoding
     material_max_side: int = Field(default=4096, ge=256)  # longer images are scaled down
     # Cases (cases/): SMS notices to citizens and the public case lookup (办件查询)
-    sms_provider: Literal["log"] = "log"  # log: messages written to <data_dir>/sms/outbox.jsonl
+    # log: messages written to <data_dir>/sms/outbox.jsonl; http: POSTed to sms_http_url
+    # (docs/cases.md §SMS: the provider's contract, retries and idempotency)
+    sms_provider: Literal["log", "http"] = "log"
+    sms_http_url: str | None = None  # the provider's (or 统一短信平台's) send endpoint
+    sms_http_token: str | None = Field(default=None, repr=False)  # sent as a Bearer token
+    sms_http_timeout_seconds: float = Field(default=10.0, gt=0)
+    sms_max_attempts: int = Field(default=6, ge=1)  # then the message is marked failed
+    sms_retry_base_seconds: float = Field(default=30.0, gt=0)  # doubled per attempt, ≤ 1 h
+    sms_retry_tick_seconds: float = Field(default=5.0, gt=0)  # the retry job's period
     sms_signature: str = "增城政务"  # the 【…】 signature SMS texts start with
     case_lookup_per_client: int = Field(default=30, ge=1)  # lookups per client address …
     case_lookup_per_number: int = Field(default=5, ge=1)  # … and per case number …

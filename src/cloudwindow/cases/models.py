@@ -183,20 +183,27 @@ class Notification(Base):
     in the transaction of the change, sent through the SMS gateway after the commit."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_state_created", "state", "created_at"),)
+    __table_args__ = (
+        Index("ix_notifications_state_created", "state", "created_at"),
+        Index("ix_notifications_state_next", "state", "next_attempt_at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # accepted | returned | concluded | rejected
     channel: Mapped[str] = mapped_column(String(12), default="sms")
     phone_masked: Mapped[str] = mapped_column(String(20), default="")
     text: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(12), default="queued")  # queued | sent | failed
+    # queued (waiting for its first or next attempt) | sending | sent | failed (given up)
+    state: Mapped[str] = mapped_column(String(12), default="queued")
     provider: Mapped[str] = mapped_column(String(20), default="")
     provider_ref: Mapped[str] = mapped_column(String(100), default="")
     error: Mapped[str] = mapped_column(String(300), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # queued: when the retry job may take it; sending: when its claim lapses (the sender
+    # died mid-send: sent again, at least once); sent, failed: null.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class CaseNumberCounter(Base):

@@ -162,6 +162,9 @@ class NotificationView(BaseModel):
     text: str
     state: str
     sent_at: datetime | None
+    attempts: int = 0
+    error: str = ""
+    next_attempt_at: datetime | None = None
 
 
 class RecordingRef(BaseModel):

@@ -4325,6 +4325,18 @@ export interface components {
             state: string;
             /** Sent At */
             sent_at: string | null;
+            /**
+             * Attempts
+             * @default 0
+             */
+            attempts: number;
+            /**
+             * Error
+             * @default
+             */
+            error: string;
+            /** Next Attempt At */
+            next_attempt_at?: string | null;
         };
         /** OverrideIn */
         OverrideIn: {

@@ -103,6 +103,9 @@ export interface NotificationView {
   text: string
   state: string
   sent_at: string | null
+  attempts: number
+  error: string
+  next_attempt_at: string | null
 }
 export interface FieldProblem {
   field: string
