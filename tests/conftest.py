@@ -222,6 +222,20 @@ def start_server(settings: Settings) -> LiveServer:
     )
 
 
+@contextlib.contextmanager
+def dedicated_server(backend: str, tmp: Path, **settings: Any) -> Iterator[LiveServer]:
+    """A server of its own (sample district loaded) with these settings, for a test that
+    changes what others would see; dropped with its database afterwards."""
+    url = make_database_url(backend, tmp)
+    prepare_database(url, tmp)
+    server = start_server(settings_for(url, tmp, **settings))
+    try:
+        yield server
+    finally:
+        server.stop()
+        drop_database(url)
+
+
 def settings_for(url: str, tmp: Path, **kw: Any) -> Settings:
     return Settings(
         database_url=url,

@@ -23,9 +23,10 @@ from cloudwindow.bus import EventBus, make_bus
 from cloudwindow.cases.api import router as cases_router
 from cloudwindow.cases.forms_api import router as forms_router
 from cloudwindow.cases.materials_api import router as case_materials_router
-from cloudwindow.cases.notify import NotificationRetrier
+from cloudwindow.cases.notify import notification_retrier
 from cloudwindow.cases.ws import messages as case_messages
 from cloudwindow.catalog.api import router as catalog_router
+from cloudwindow.catalog.calendar import CalendarSync
 from cloudwindow.config import Settings
 from cloudwindow.db import Database
 from cloudwindow.devices.api import router as devices_router
@@ -149,7 +150,8 @@ def create_app(
     recording_jobs = RecordingJobs(services)
     caps_pusher = CapsPusher(services)
     device_sweeper = CommandSweeper(services)
-    sms_retrier = NotificationRetrier(services)
+    sms_retrier = notification_retrier(services)
+    calendar_sync = CalendarSync(services)
     dispatchers = [queue_messages, media_messages, telemetry_messages, case_messages]
     presence = PresenceWriter(services, dispatchers)
     handshakes = Handshakes(services, settings.ws_handshake_batch)
@@ -158,6 +160,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services.files.ensure()
         await services.bus.start()
+        await calendar_sync.start()
         await engine.start_node()
         engine.start()
         recording_jobs.start()
@@ -179,6 +182,7 @@ def create_app(
             await recording_jobs.stop()
             await device_sweeper.stop()
             await sms_retrier.stop()
+            await calendar_sync.stop()
             await caps_pusher.stop()
             await handshakes.stop()
             try:

@@ -13,7 +13,13 @@ from cloudwindow.cases.models import (
     FormVersion,
     Notification,
 )
-from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
+from cloudwindow.catalog.models import (
+    Department,
+    HolidayCalendar,
+    Region,
+    ServiceItem,
+    SkillGroup,
+)
 from cloudwindow.devices.models import DeviceCommand, DeviceHealth
 from cloudwindow.fleet.models import EnrollmentCode, Seat, Site, Terminal
 from cloudwindow.identity.models import Consent, FaceCheck, IdCardRead
@@ -58,6 +64,7 @@ __all__ = [
     "EnrollmentCode",
     "FaceCheck",
     "FormVersion",
+    "HolidayCalendar",
     "IdCardRead",
     "Licence",
     "LicenceProduct",

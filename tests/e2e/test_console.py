@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from playwright.sync_api import Page, expect
 
+from cloudwindow.cases.deadlines import KNOWN_YEARS
 from cloudwindow.sample.load import DEMO_PASSWORD
 from conftest import LiveServer, shot
 
@@ -57,3 +59,42 @@ def test_an_agent_cannot_see_administration(page: Page, live: LiveServer) -> Non
     expect(page.get_by_test_id("catalog-create")).to_have_count(0)
     expect(page.get_by_test_id("catalog-import")).to_have_count(0)
     expect(page.get_by_role("menuitem", name="用户")).to_have_count(0)
+
+
+def _weekend_and_monday(year: int) -> tuple[str, str, str]:
+    """The first Saturday, Sunday and Monday after the 20th of February of ``year``."""
+    day = date(year, 2, 20)
+    while day.weekday() != 5:
+        day += timedelta(days=1)
+    return day.isoformat(), (day + timedelta(1)).isoformat(), (day + timedelta(2)).isoformat()
+
+
+def test_admin_enters_next_years_holiday_notice(page: Page, live: LiveServer) -> None:
+    login(page, live, "admin")
+    page.goto(f"{live.url}/console/#/holiday-calendar")
+    view = page.get_by_test_id("holiday-calendar")
+    first, last = KNOWN_YEARS.start, KNOWN_YEARS.stop - 1
+    expect(view.get_by_text(f"{first}–{last}")).to_be_visible()  # what the package carries
+    page.get_by_test_id("calendar-add").click()
+    year = int(page.get_by_test_id("calendar-year").locator("input").input_value())
+    assert year == last + 1
+    saturday, sunday, monday = _weekend_and_monday(year)
+    holidays = page.get_by_test_id("calendar-holidays")
+    holidays.fill(f"{year}-01-01\n{year}-02-06~{year}-02-1x")
+    page.get_by_test_id("calendar-save").click()
+    expect(page.get_by_test_id("calendar-error")).to_contain_text(f"{year}-02-06~{year}-02-1x")
+    holidays.fill(f"{year}-01-01\n{year}-02-06~{year}-02-12")
+    page.get_by_test_id("calendar-workdays").fill(monday)
+    page.get_by_test_id("calendar-save").click()
+    expect(page.get_by_text("调休上班日应为周六或周日")).to_be_visible()  # the server refuses
+    page.get_by_test_id("calendar-workdays").fill(f"{saturday}\n{sunday}")
+    page.get_by_test_id("calendar-notice").fill("国办发明电（测试）")
+    page.get_by_test_id("calendar-save").click()
+    expect(page.get_by_text(f"已保存 {year} 年节假日安排")).to_be_visible()
+    row = page.get_by_test_id(f"calendar-holidays-{year}")
+    expect(row).to_have_text(f"{year}-01-01，{year}-02-06~{year}-02-12")
+    expect(page.get_by_test_id("calendar-save")).to_be_hidden()
+    shot(page, "console-holiday-calendar")
+    page.get_by_role("button", name="删除").click()
+    page.locator(".el-message-box").get_by_role("button", name=re.compile("确定|OK")).click()
+    expect(page.get_by_text("尚未录入任何年份")).to_be_visible()

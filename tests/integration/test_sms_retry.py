@@ -16,14 +16,7 @@ from typing import Any
 import pytest
 from integration.cases_support import Desk
 
-from conftest import (
-    LiveServer,
-    drop_database,
-    make_database_url,
-    prepare_database,
-    settings_for,
-    start_server,
-)
+from conftest import LiveServer, dedicated_server
 
 PHONE = "13712345670"
 TOKEN = "sms-t0ken"
@@ -68,22 +61,16 @@ def provider() -> Iterator[Provider]:
 
 @pytest.fixture()
 def srv(backend: str, tmp_path: Path, provider: Provider) -> Iterator[LiveServer]:
-    url = make_database_url(backend, tmp_path)
-    prepare_database(url, tmp_path)
-    server = start_server(
-        settings_for(
-            url,
-            tmp_path,
-            sms_provider="http",
-            sms_http_url=provider.url,
-            sms_http_token=TOKEN,
-            sms_retry_base_seconds=1,
-            sms_retry_tick_seconds=0.2,
-        )
-    )
-    yield server
-    server.stop()
-    drop_database(url)
+    with dedicated_server(
+        backend,
+        tmp_path,
+        sms_provider="http",
+        sms_http_url=provider.url,
+        sms_http_token=TOKEN,
+        sms_retry_base_seconds=1,
+        sms_retry_tick_seconds=0.2,
+    ) as server:
+        yield server
 
 
 def notes_of(desk: Desk, case_id: int) -> list[dict[str, Any]]:

@@ -6,11 +6,14 @@ Working days follow the State Council's yearly holiday notices as ``chinese_cale
 records them: weekends and public holidays are off, make-up working days (调休上班,
 a Saturday or Sunday worked to bridge a holiday) count as working days.
 
-The calendar only knows the years whose notice has been published. A computation that
-needs an unknown year raises :class:`CalendarYearUnknown` (a clear, stable error)
-unless the caller asks for an *estimate*, which counts Monday to Friday in unknown
-years; :func:`is_estimate` tells whether a result depended on such a guess, so a case
-can show "provisional" until the next package update publishes the year.
+The calendar only knows the years whose notice has been published. The package ships
+the years up to its release; a year whose notice came out after it (the State Council
+publishes next year's in the autumn) is entered by an administrator from the notice
+(``catalog/calendar.py``; its days reach this module through
+:func:`set_entered_years`). A computation that needs a year neither knows raises
+:class:`CalendarYearUnknown` (a clear, stable error) unless the caller asks for an
+*estimate*, which counts Monday to Friday in unknown years; :func:`is_estimate` tells
+whether a result depended on such a guess.
 
 All dates here are dates in China (UTC+8): use :func:`china_date` to turn an aware
 timestamp (``accepted_at``) into the day it fell on for the citizen.
@@ -19,7 +22,8 @@ timestamp (``accepted_at``) into the day it fell on for the citizen.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from functools import cache
@@ -49,6 +53,34 @@ def _known_years() -> range:
 KNOWN_YEARS = _known_years()
 
 
+@dataclass(frozen=True)
+class EnteredYear:
+    """A year entered from the State Council's notice: its public holidays (days off that
+    would be weekdays, and the weekend days inside a holiday run) and its make-up working
+    days (weekend days worked, 调休上班)."""
+
+    year: int
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+
+
+_ENTERED: dict[int, EnteredYear] = {}
+
+
+def set_entered_years(years: Iterable[EnteredYear]) -> None:
+    """Replace the administrator-entered years (years the package knows are ignored:
+    its tables are the published notices)."""
+    _ENTERED.clear()
+    for y in years:
+        if y.year not in KNOWN_YEARS:
+            _ENTERED[y.year] = y
+
+
+def entered_years() -> list[EnteredYear]:
+    """The entered years in force (for a caller that must put them back)."""
+    return [_ENTERED[y] for y in sorted(_ENTERED)]
+
+
 class CalendarYearUnknown(CloudWindowError):
     """The holiday calendar has no data for a year the computation needs."""
 
@@ -61,7 +93,7 @@ class CalendarYearUnknown(CloudWindowError):
     )
 
     def __init__(self, year: int) -> None:
-        first, last = KNOWN_YEARS.start, KNOWN_YEARS.stop - 1
+        first, last = KNOWN_YEARS.start, max([KNOWN_YEARS.stop - 1, *_ENTERED])
         super().__init__(
             {"year": year, "first_year": first, "last_year": last},
             year=year,
@@ -96,13 +128,17 @@ def china_date(at: datetime) -> date:
 
 
 def calendar_knows(day: date) -> bool:
-    return day.year in KNOWN_YEARS
+    return day.year in KNOWN_YEARS or day.year in _ENTERED
 
 
 def _official_working_day(day: date) -> bool:
     """``chinese_calendar.is_workday``'s rule on its own tables, for a day of a known
     year: the package's function checks the year range against ``min``/``max`` of its
-    whole holiday table on every call (≈ 40 µs a day; a list page counts hundreds)."""
+    whole holiday table on every call (≈ 40 µs a day; a list page counts hundreds).
+    The same rule on an entered year's lists."""
+    entered = _ENTERED.get(day.year)
+    if entered is not None:
+        return day in entered.workdays or (day.weekday() < 5 and day not in entered.holidays)
     return day in chinese_calendar.workdays or (
         day.weekday() < 5 and day not in chinese_calendar.holidays
     )
@@ -167,7 +203,7 @@ def working_days_between(start: date, end: date, *, estimate: bool = False) -> i
     ``end``; 0 when ``end <= start``."""
     if end <= start:
         return 0
-    if calendar_knows(start) and calendar_knows(end):
+    if start.year in KNOWN_YEARS and end.year in KNOWN_YEARS:
         first, counts = _working_day_counts()
         return counts[(end - first).days] - counts[(start - first).days]
     return sum(1 for d in _days_after(start, end) if is_working_day(d, estimate=estimate))

@@ -5,12 +5,12 @@ A ``notifications`` row is written in the transaction of the change it reports
 made the change claims it (``sending``) and hands it to the SMS gateway: ``sent``; or,
 if the provider is down or slow, ``queued`` again with a ``next_attempt_at`` that
 doubles from ``sms_retry_base_seconds`` (at most an hour), until ``sms_max_attempts``
-are spent or the provider refuses the message for good (``failed``). Every node runs
-``NotificationRetrier``, which sends what is due: retries, messages whose request died
-between the commit and the send (``queued`` since more than a minute), and claims that
-lapsed because a node died mid-send. A claim is a conditional UPDATE, so one attempt is
-one node's; each message carries a stable key (``cw-sms-<id>``) for the provider to
-drop a repeat after a lapsed claim.
+are spent or the provider refuses the message for good (``failed``). Every node runs the
+retry job (``notification_retrier``), which sends what is due: retries, messages whose
+request died between the commit and the send (``queued`` since more than a minute), and
+claims that lapsed because a node died mid-send. A claim is a conditional UPDATE, so one
+attempt is one node's; each message carries a stable key (``cw-sms-<id>``) for the
+provider to drop a repeat after a lapsed claim.
 
 The gateway is chosen by ``settings.sms_provider``: ``log`` (the default) writes each
 message — number masked, never in clear — to ``<data_dir>/sms/outbox.jsonl`` and the
@@ -20,7 +20,6 @@ application log; ``http`` POSTs it to ``sms_http_url`` (docs/cases.md §SMS).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
 from collections.abc import Sequence
@@ -38,6 +37,7 @@ from cloudwindow.cases.models import Case, Notification
 from cloudwindow.cases.schemas import CaseRow, CaseView, Receipt
 from cloudwindow.config import Settings
 from cloudwindow.db import utcnow
+from cloudwindow.jobs import PeriodicJob
 from cloudwindow.logs import get_logger
 from cloudwindow.privacy import keyring_for, mask_phone
 from cloudwindow.services import Services
@@ -327,29 +327,14 @@ async def do_retry_notifications(services: Services, limit: int = 20) -> int:
     return len(ids)
 
 
-class NotificationRetrier:
-    """The node's SMS retry job (``do_retry_notifications`` every ``sms_retry_tick_seconds``)."""
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(self.services.settings.sms_retry_tick_seconds))
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-
-    async def _run(self, every: float) -> None:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await do_retry_notifications(self.services)
-            except Exception:  # tried again next tick; never kill the loop
-                log.exception("sms-retry-failed")
+def notification_retrier(services: Services) -> PeriodicJob:
+    """The node's SMS retry job (``do_retry_notifications`` every
+    ``sms_retry_tick_seconds``)."""
+    return PeriodicJob(
+        "sms-retry",
+        services.settings.sms_retry_tick_seconds,
+        lambda: do_retry_notifications(services),
+    )
 
 
 # Receipt -------------------------------------------------------------------------------------

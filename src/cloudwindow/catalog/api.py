@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from cloudwindow.accounts.deps import require
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
-from cloudwindow.catalog import actions, queries, transfer
+from cloudwindow.catalog import actions, calendar, queries, transfer
 from cloudwindow.catalog.enums import ItemType, RegionLevel
 from cloudwindow.catalog.models import Department, Region, ServiceItem, SkillGroup
 from cloudwindow.catalog.schemas import (
@@ -380,3 +380,31 @@ async def deactivate_service_item(code: ItemKey, services: Svc, actor: Writer) -
 async def activate_service_item(code: ItemKey, services: Svc, actor: Writer) -> ServiceItemOut:
     await do_set_active(services, actor, ServiceItem, code, True, actions.SERVICE_ITEM)
     return await _item(services, code)
+
+
+# Holiday calendars (节假日安排 of years the package does not know: catalog/calendar.py) ------
+CalendarYearKey = Annotated[int, Path(ge=2000, le=2100)]
+
+
+@router.get(
+    "/holiday-calendars", response_model=calendar.CalendarYears, operation_id="holiday_calendars"
+)
+async def holiday_calendars(services: Svc, _: Reader) -> calendar.CalendarYears:
+    return await calendar.get_years(services)
+
+
+@router.put(
+    "/holiday-calendars/{year}",
+    response_model=calendar.CalendarYearOut,
+    operation_id="put_holiday_calendar",
+)
+async def put_holiday_calendar(
+    year: CalendarYearKey, body: calendar.CalendarYearIn, services: Svc, actor: Writer
+) -> calendar.CalendarYearOut:
+    return await calendar.do_put_year(services, actor, year, body)
+
+
+@router.delete("/holiday-calendars/{year}", status_code=204, operation_id="delete_holiday_calendar")
+async def delete_holiday_calendar(year: CalendarYearKey, services: Svc, actor: Writer) -> Response:
+    await calendar.do_delete_year(services, actor, year)
+    return Response(status_code=204)

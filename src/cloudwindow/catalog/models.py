@@ -88,3 +88,18 @@ class ServiceItem(Timestamps, Base):
     # Lower-case haystack of code, name, pinyin and pinyin initials of the name and its
     # keywords, so one LIKE finds "sbk" → 社保卡 on SQLite and PostgreSQL alike.
     search_key: Mapped[str] = mapped_column(Text, default="")
+
+
+class HolidayCalendar(Base):
+    """节假日安排 of a year the holiday package does not know yet, entered by an
+    administrator from the State Council's notice (catalog/calendar.py): the days off
+    and the make-up working days. Deadlines, service hours and appointment slots follow
+    it on every node."""
+
+    __tablename__ = "holiday_calendars"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holidays: Mapped[list[str]] = mapped_column(JSON)  # ISO dates off
+    workdays: Mapped[list[str]] = mapped_column(JSON)  # ISO weekend dates worked (调休)
+    notice: Mapped[str] = mapped_column(String(200), default="")  # 国办发明电〔2026〕N号
+    updated_by: Mapped[str] = mapped_column(String(40), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta, timezone
 
-import chinese_calendar
+from cloudwindow.cases.deadlines import is_working_day
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 Interval = tuple[time, time]
@@ -35,12 +35,10 @@ def parse_hours(raw: list[list[str]] | None) -> list[Interval]:
 
 
 def official_workday(day: date) -> bool:
-    """Working day per the official calendar; outside the calendar's known years,
-    Monday to Friday."""
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        return day.weekday() < 5
+    """Working day per the official calendar (the package's years and those an
+    administrator entered from the notice, cases/deadlines.py); outside them, Monday to
+    Friday."""
+    return is_working_day(day, estimate=True)
 
 
 def group_workday(

@@ -68,5 +68,5 @@ export function useDeviceCommands(onDone?: (cmd: CommandView) => void) {
     return commands.value.some((c) => c.device === device && c.state === 'pending')
   }
 
-  return { commands, sending, send, pending, put }
+  return { commands, sending, send, pending, put, settle: finish }
 }

@@ -54,6 +54,12 @@ export const consolePages: RouteRecordRaw[] = [
     meta: { titleKey: 'menu.skillGroups', perm: P.catalogRead, writePerm: P.catalogWrite, group: 'menu.groupCatalog' },
   },
   {
+    path: 'holiday-calendar',
+    name: 'holiday-calendar',
+    component: () => import('./views/HolidayCalendarView.vue'),
+    meta: { titleKey: 'calendar.menuTitle', perm: P.catalogRead, writePerm: P.catalogWrite, group: 'menu.groupCatalog' },
+  },
+  {
     path: 'sites',
     name: 'sites',
     component: () => import('./views/SitesView.vue'),

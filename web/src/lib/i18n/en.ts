@@ -5,6 +5,7 @@ import formsEn from './forms.en'
 import identityEn from './identity.en'
 import licencesEn from './licences.en'
 import privacyEn from './privacy.en'
+import calendarEn from './calendar.en'
 
 // English: the console's second language; keys mirror zh-CN.ts exactly.
 const en: MessageSchema = {
@@ -14,6 +15,7 @@ const en: MessageSchema = {
   ...identityEn, // identity verification (issue 6): identity.en.ts
   ...licencesEn, // electronic licences (issue 6): licences.en.ts
   ...privacyEn, // personal-data protection (issue 6): privacy.en.ts
+  ...calendarEn, // holiday calendars of years the package lacks: calendar.en.ts
   app: {
     title: 'Zengcheng Government Services "Cloud Window" Console',
     shortTitle: 'CloudWindow Console',

@@ -7,6 +7,7 @@ import formsZhCN from './forms.zh-CN'
 import identityZhCN from './identity.zh-CN'
 import licencesZhCN from './licences.zh-CN'
 import privacyZhCN from './privacy.zh-CN'
+import calendarZhCN from './calendar.zh-CN'
 
 const zhCN = {
   ...casesZhCN, // the case screens (issue 5): cases.zh-CN.ts
@@ -15,6 +16,7 @@ const zhCN = {
   ...identityZhCN, // identity verification (issue 6): identity.zh-CN.ts
   ...licencesZhCN, // electronic licences (issue 6): licences.zh-CN.ts
   ...privacyZhCN, // personal-data protection (issue 6): privacy.zh-CN.ts
+  ...calendarZhCN, // holiday calendars of years the package lacks: calendar.zh-CN.ts
   app: {
     title: '增城区政务服务“云窗口”管理平台',
     shortTitle: '云窗口管理平台',

@@ -1,0 +1,25 @@
+export default {
+  calendar: {
+    menuTitle: 'Holiday calendar',
+    title: 'Holiday calendar (working days)',
+    intro:
+      "Case time limits count working days. The calendar package carries the State Council's holiday notices for {first}–{last}; enter next year's here once its notice is published, or that year is estimated Monday to Friday.",
+    add: 'Enter a year',
+    edit: 'Edit',
+    remove: 'Delete',
+    year: 'Year',
+    holidays: 'Days off',
+    workdays: 'Make-up working days',
+    notice: 'Notice number',
+    updatedAt: 'Updated',
+    none: 'No year entered yet',
+    daysHint: 'One date or range per line, e.g. 2027-01-01 or 2027-02-06~2027-02-12',
+    workdaysHint: 'Saturdays or Sundays worked, one per line',
+    noticePlaceholder: 'e.g. 国办发明电〔2026〕N号',
+    saved: 'Saved {year}; the due dates of {n} cases follow it now',
+    removed: 'Deleted {year}; the due dates that reach into it are estimated again',
+    confirmRemove: 'Delete the holiday calendar of {year}? That year will be estimated Monday to Friday.',
+    badDate: 'Not a date: {text}',
+    days: '{n} days',
+  },
+}

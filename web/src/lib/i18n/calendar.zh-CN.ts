@@ -1,0 +1,25 @@
+export default {
+  calendar: {
+    menuTitle: '节假日安排',
+    title: '节假日安排（工作日日历）',
+    intro:
+      '办件承诺时限按工作日计算。日历软件包已含 {first}–{last} 年的国务院办公厅放假通知；下一年的通知发布后，请在此录入，否则该年按周一至周五估算。',
+    add: '录入年份',
+    edit: '修改',
+    remove: '删除',
+    year: '年份',
+    holidays: '放假日期',
+    workdays: '调休上班日期',
+    notice: '通知文号',
+    updatedAt: '更新时间',
+    none: '尚未录入任何年份',
+    daysHint: '每行一个日期或日期范围，如 2027-01-01 或 2027-02-06~2027-02-12',
+    workdaysHint: '周六或周日上班的日期，每行一个',
+    noticePlaceholder: '如 国办发明电〔2026〕X号',
+    saved: '已保存 {year} 年节假日安排，{n} 个办件的到期日已按新安排更新',
+    removed: '已删除 {year} 年节假日安排，相关办件的到期日已重新估算',
+    confirmRemove: '删除 {year} 年的节假日安排？该年将按周一至周五估算。',
+    badDate: '无法识别的日期：{text}',
+    days: '{n} 天',
+  },
+}
