@@ -30,7 +30,7 @@ from cloudwindow.catalog.calendar import CalendarSync
 from cloudwindow.config import Settings
 from cloudwindow.db import Database
 from cloudwindow.devices.api import router as devices_router
-from cloudwindow.devices.jobs import CommandSweeper
+from cloudwindow.devices.jobs import command_sweeper
 from cloudwindow.errors import RuleViolation, error_body, install_error_handlers
 from cloudwindow.fleet.api import router as fleet_router
 from cloudwindow.identity.api import router as identity_router
@@ -149,7 +149,7 @@ def create_app(
     engine = QueueEngine(services)
     recording_jobs = RecordingJobs(services)
     caps_pusher = CapsPusher(services)
-    device_sweeper = CommandSweeper(services)
+    device_sweeper = command_sweeper(services)
     sms_retrier = notification_retrier(services)
     calendar_sync = CalendarSync(services)
     dispatchers = [queue_messages, media_messages, telemetry_messages, case_messages]
