@@ -145,10 +145,11 @@ def test_id_read_face_check_licence_accept_approve_and_print_through_the_bridge(
     expect(prompt).to_have_attribute("data-stage", "reading")
     expect(prompt).to_contain_text("正在读取身份证")
     snap(kiosk, "01-kiosk-reading-id-card")
+    # The kiosk's toast lasts seconds and the agent's line stays: the toast is looked at first.
+    expect(kiosk.get_by_test_id("kiosk-device-outcome")).to_contain_text("身份证读取完成")
     read = devices.get_by_test_id("agent-device-command-id_reader")
     expect(read).to_have_attribute("data-state", "succeeded")
     expect(read.get_by_test_id("agent-device-result")).to_contain_text(masked)
-    expect(kiosk.get_by_test_id("kiosk-device-outcome")).to_contain_text("身份证读取完成")
     identity = agent.get_by_test_id("agent-identity")
     expect(identity.get_by_test_id("agent-identity-number")).to_have_text(masked)
     assert chen.id_number not in agent.content()
@@ -243,9 +244,9 @@ def test_id_read_face_check_licence_accept_approve_and_print_through_the_bridge(
     prints.get_by_test_id("agent-print-a4-receipt").click()
     failed = prints.get_by_test_id("agent-device-command-a4_printer").first
     # The kiosk fetches the sealed PDF before the bridge refuses it: slow on a loaded CI
-    expect(failed).to_have_attribute("data-error", "device-out-of-paper", timeout=45_000)
+    expect(kiosk.get_by_test_id("kiosk-device-outcome")).to_contain_text("缺纸", timeout=45_000)
+    expect(failed).to_have_attribute("data-error", "device-out-of-paper")
     expect(failed.get_by_test_id("agent-device-error")).to_have_text("打印机缺纸")
-    expect(kiosk.get_by_test_id("kiosk-device-outcome")).to_contain_text("缺纸")
     prints.scroll_into_view_if_needed()
     snap(agent, "07-agent-out-of-paper")
     sup = page_for(face_browser, 1400, 900)
@@ -301,10 +302,10 @@ def test_a_bridge_that_goes_away_mid_read_gives_a_clear_error_and_stores_nothing
     devices.get_by_test_id("agent-device-read-id").click()
     expect(kiosk.get_by_test_id("kiosk-device-prompt")).to_have_attribute("data-stage", "reading")
     bridge.proc.kill()  # the bridge crashes (or is unplugged) while reading the chip
+    expect(kiosk.get_by_test_id("kiosk-device-outcome")).to_contain_text("外设服务连接中断")
     read = devices.get_by_test_id("agent-device-command-id_reader")
     expect(read).to_have_attribute("data-error", "device-bridge-disconnected")
     expect(read.get_by_test_id("agent-device-error")).to_contain_text("断开")
-    expect(kiosk.get_by_test_id("kiosk-device-outcome")).to_contain_text("外设服务连接中断")
     # Nothing half-written: no card read was stored for the session.
     expect(agent.get_by_test_id("agent-identity-nocard")).to_be_visible()
     # The kiosk reports its bridge gone: the panel shows it offline, reading is disabled.

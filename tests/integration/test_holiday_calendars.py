@@ -5,7 +5,9 @@ package cannot be overridden (catalog/calendar.py, docs/cases.md §Deadlines).""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -121,3 +123,36 @@ def test_a_bad_notice_is_refused_whole_and_published_years_stay(srv: LiveServer)
     with srv.as_user("agent01") as agent:
         r = agent.put(f"/api/holiday-calendars/{year}", json={"holidays": [f"{year}-01-01"]})
         assert r.status_code == 403
+
+
+def test_two_first_entries_of_a_year_at_once_both_succeed_and_one_stays(
+    live: LiveServer,
+) -> None:
+    # Two administrators save the same new year at the same moment: neither sees an
+    # error (the row the other inserted is locked and updated), and one notice stays whole.
+    year = 2097
+    bodies = [
+        {"holidays": [f"{year}-01-01", f"{year}-10-01"], "notice": "甲"},
+        {"holidays": [f"{year}-01-01", f"{year}-05-01"], "notice": "乙"},
+    ]
+    barrier = threading.Barrier(len(bodies))
+
+    def put(body: dict[str, object]) -> tuple[int, str]:
+        with live.as_user("admin") as admin:
+            barrier.wait()
+            r = admin.put(f"/api/holiday-calendars/{year}", json=body)
+            return r.status_code, r.text
+
+    try:
+        with ThreadPoolExecutor(len(bodies)) as pool:
+            results = list(pool.map(put, bodies))
+        assert [status for status, _ in results] == [200, 200], results
+        with live.as_user("admin") as admin:
+            entered = [e for e in admin.get("/api/holiday-calendars").json()["entered"]
+                       if e["year"] == year]  # fmt: skip
+        assert len(entered) == 1
+        kept = entered[0]
+        assert (kept["notice"], kept["holidays"]) in [(b["notice"], b["holidays"]) for b in bodies]
+    finally:
+        with live.as_user("admin") as admin:
+            admin.delete(f"/api/holiday-calendars/{year}")

@@ -21,6 +21,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.principal import Principal
@@ -179,7 +180,13 @@ async def do_put_year(
     holidays = sorted({d.isoformat() for d in body.holidays})
     workdays = sorted({d.isoformat() for d in body.workdays})
     try:
-        return await _put_year(services, actor, year, body, holidays, workdays)
+        try:
+            return await _put_year(services, actor, year, body, holidays, workdays)
+        except IntegrityError:
+            # Two first entries of the same year at once: the other inserted the row first;
+            # this one now finds it, locks it and updates it (the later write wins, as for
+            # any two edits of an existing year).
+            return await _put_year(services, actor, year, body, holidays, workdays)
     except BaseException:
         await load_entered(services)  # the change did not commit: back to what is stored
         raise
