@@ -1,6 +1,7 @@
 """The device relay through HTTP and the WebSocket gateway (docs/protocol.md §Devices):
 the agent serving a session triggers a kiosk device, the kiosk reports, the agent hears;
-a kiosk gone mid-read, a kiosk not in a session, someone else's command, a timeout."""
+a kiosk gone mid-read, a kiosk page reloaded mid-read, a kiosk not in a session, someone
+else's command, a timeout."""
 
 from __future__ import annotations
 
@@ -131,6 +132,68 @@ def test_a_kiosk_that_disconnects_mid_read_gives_the_agent_a_clear_error(
         assert offline.status_code == 409 and offline.json()["error_id"] == "device-kiosk-offline"
     finally:
         agent_ws.close()
+
+
+def test_a_kiosk_page_that_reloads_mid_read_ends_the_command_at_once_a_resume_does_not(
+    live: LiveServer, desk: Desk
+) -> None:
+    """A fresh kiosk page (hello without last_event_id) never heard of the commands sent
+    before it: the agent is told at once, not after the time limit (45 s for a read). A
+    page that only resumes its socket (last_event_id) still has them."""
+    key = desk.kiosk_key
+
+    def kiosk_presence_written(sup: WsClient) -> None:
+        # The presence writer ends a fresh page's commands in the transaction that
+        # records the socket, and tells supervisors after it commits.
+        sup.wait(lambda e: e["type"] == "presence" and e["data"]["principal"] == key
+                 and e["data"]["online"])  # fmt: skip
+
+    sup_ws = WsClient(live.url, live.login("supervisor"))
+    kiosk_ws, agent_ws = sockets(live, desk)
+    resumed: WsClient | None = None
+    fresh: WsClient | None = None
+    try:
+        kiosk_presence_written(sup_ws)
+        cmd = request(desk.agent, "id_reader").json()
+        assert cmd["state"] == "pending", cmd
+        kiosk_ws.wait("device.command_requested")
+
+        # A network blip: the same page reconnects with the last event id it saw.
+        last = max(kiosk_ws.last_event_id, kiosk_ws.welcome["data"]["latest_event_id"])
+        resumed = WsClient(live.url, desk.kiosk_token, last_event_id=last)
+        kiosk_ws.close()
+        kiosk_presence_written(sup_ws)
+        view = desk.agent.get(f"/api/desk/devices/commands/{cmd['command_id']}").json()
+        assert view["state"] == "pending", view
+        with pytest.raises(TimeoutError):
+            agent_ws.wait("device.command_result", timeout=0.5)
+
+        # The page reloads: its new socket says hello without a last event id.
+        started = time.monotonic()
+        fresh = WsClient(live.url, desk.kiosk_token)
+        resumed.close()
+        heard = agent_ws.wait("device.command_result", timeout=15)["data"]
+        assert time.monotonic() - started < 15  # not the read's 45 s
+        assert heard["command_id"] == cmd["command_id"]
+        assert (heard["state"], heard["ok"], heard["data"]) == ("failed", False, None)
+        assert heard["error"]["error_id"] == "device-kiosk-restarted"
+        assert heard["error"]["message"] == {
+            "zh-CN": "柜台页面已重新载入，请重新发起",
+            "en": "The kiosk page reloaded; please ask again",
+        }
+        view = desk.agent.get(f"/api/desk/devices/commands/{cmd['command_id']}").json()
+        assert (view["state"], view["error"]["error_id"]) == ("failed", "device-kiosk-restarted")
+        # The old page's late result is refused; the new page gets new commands.
+        late = result(desk.kiosk, cmd["command_id"], ok=False, error={"code": "no-card"})
+        assert late.status_code == 409 and late.json()["details"]["state"] == "failed"
+        again = request(desk.agent, "id_reader")
+        assert again.status_code == 202, again.text
+        asked = fresh.wait("device.command_requested")["data"]
+        assert asked["command_id"] == again.json()["command_id"]
+    finally:
+        for ws in (kiosk_ws, agent_ws, sup_ws, resumed, fresh):
+            if ws is not None:
+                ws.close()
 
 
 def test_bridge_errors_and_timeouts_reach_the_agent(live: LiveServer, desk: Desk) -> None:

@@ -4,7 +4,8 @@ The agent serving a live session asks for a device command; the session's kiosk 
 ``device.command_requested`` (not durable: a kiosk that reloads must not print twice),
 runs it on its bridge and reports the result; the agent gets ``device.command_result``.
 A command ends exactly once: with the kiosk's result, or failed/timed out by the sweeper
-(the kiosk went away, the session ended, the time limit passed). A late result is
+(the kiosk went away, the session ended, the time limit passed), or failed when a fresh
+page of the kiosk connects (it never heard of them). A late result is
 refused (``device-command-finished``) and changes nothing.
 """
 
@@ -49,6 +50,7 @@ from cloudwindow.trust.models import SealedDocument
 RESULT_PURPOSE = "device.command_result"  # the result's personal part (signature image)
 SUPERVISORS = "role:supervisor"
 KIOSK_GRACE = timedelta(seconds=3)  # a kiosk socket may blip; after this it is gone
+KIOSK_RESTARTED = "device-kiosk-restarted"  # a fresh kiosk page: earlier commands are lost
 
 
 # Views -----------------------------------------------------------------------------------
@@ -369,6 +371,40 @@ async def do_sweep_commands(services: Services) -> int:
             ended += 1
             _emit_result(out, cmd)
         return ended
+
+
+async def do_fail_commands_of_fresh_pages(
+    session: AsyncSession, out: Outbox, fresh: dict[int, datetime]
+) -> int:
+    """A kiosk opened a socket from a fresh page (a reload, or a new page after its old
+    one went away — not a resume: ``hello`` without ``last_event_id``). That page never
+    heard of the commands sent before it connected (``device.command_requested`` is not
+    durable), so they can get no result: end them now (``device-kiosk-restarted``) rather
+    than leave the agent waiting for their time limit. ``fresh``: terminal id → when
+    its fresh socket was registered. Runs in the presence writer's transaction; the
+    rows are locked (in id order) and re-checked, so a result, the sweeper or another
+    node that ended a command first wins. Returns how many ended."""
+    if not fresh:
+        return 0
+    rows = await session.scalars(
+        select(DeviceCommand)
+        .where(
+            DeviceCommand.terminal_id.in_(list(fresh)),
+            DeviceCommand.state == CommandState.PENDING.value,
+        )
+        .order_by(DeviceCommand.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    now = utcnow()
+    ended = 0
+    for cmd in rows:
+        if cmd.state != CommandState.PENDING.value or cmd.created_at >= fresh[cmd.terminal_id]:
+            continue  # ended meanwhile, or sent to the new page itself
+        _fail(cmd, CommandState.FAILED, KIOSK_RESTARTED, now)
+        ended += 1
+        _emit_result(out, cmd)
+    return ended
 
 
 # Health -----------------------------------------------------------------------------------------

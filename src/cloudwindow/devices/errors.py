@@ -90,6 +90,10 @@ FAILURES: dict[str, tuple[str, str]] = {
         "终端在操作外设时断开连接，未收到结果",
         "The kiosk disconnected while using the device; no result was received",
     ),
+    "device-kiosk-restarted": (
+        "柜台页面已重新载入，请重新发起",
+        "The kiosk page reloaded; please ask again",
+    ),
     "device-session-ended": (
         "服务已结束，外设指令取消",
         "The session ended; the command was dropped",

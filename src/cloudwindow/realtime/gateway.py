@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.accounts.queries import get_principals
+from cloudwindow.db import utcnow
 from cloudwindow.errors import CloudWindowError, error_body
 from cloudwindow.logs import get_logger
 from cloudwindow.realtime import queries
@@ -59,6 +60,7 @@ class Connection:
         self._held: list[dict[str, Any]] | None = []  # live events held during replay
         self.last_id = 0
         self.resume_from: int | None = None  # the client's last_event_id, if resuming
+        self.opened_at = utcnow()  # registered with the hub right after
         self.too_slow = False
 
     def push(self, envelope: dict[str, Any]) -> None:
@@ -222,7 +224,9 @@ def gateway_endpoint(
             return
         conn, resume = resolved
         sender = asyncio.create_task(conn.sender())
-        presence.opened(conn.principal)
+        # No last_event_id: a fresh page, which knows nothing sent before it connected.
+        fresh = conn.opened_at if conn.resume_from is None else None
+        presence.opened(conn.principal, fresh)
         try:
             await _welcome(services, conn, *resume)
             await _serve(services, ws, conn, routes)

@@ -8,6 +8,10 @@ hooks (``Dispatcher.on_connect`` / ``on_disconnect``) run inside that transactio
 the whole batch, so a kiosk's ticket stops its abandonment countdown in the same write
 that records the kiosk as present.
 
+A kiosk socket opened from a fresh page (not a resume) also ends, in that transaction,
+the device commands sent to the page before it (``devices.actions``: the new page never
+heard of them, so the agent would otherwise wait for their time limit).
+
 Who counts as gone: a principal whose last socket on this node closed and who has no
 fresh presence row on any other node (a kiosk that moved to another node is not gone).
 """
@@ -17,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -41,6 +45,7 @@ class _Change:
     delta: int = 0
     opened: int = 0
     closed: int = 0
+    fresh_since: datetime | None = None  # the newest socket opened from a fresh page
 
 
 class PresenceWriter:
@@ -58,10 +63,13 @@ class PresenceWriter:
         self._task: asyncio.Task[None] | None = None
 
     # Called by the gateway (no await: a socket never waits for the database here).
-    def opened(self, principal: Principal) -> None:
+    def opened(self, principal: Principal, fresh_since: datetime | None = None) -> None:
+        """``fresh_since``: when the socket was registered, if its client is a fresh page
+        (``hello`` without ``last_event_id``) rather than one resuming."""
         change = self._change(principal)
         change.delta += 1
         change.opened += 1
+        change.fresh_since = _newest(change.fresh_since, fresh_since)
 
     def closed(self, principal: Principal) -> None:
         change = self._change(principal)
@@ -112,6 +120,7 @@ class PresenceWriter:
                         old.delta += new.delta
                         old.opened += new.opened
                         old.closed += new.closed
+                        old.fresh_since = _newest(old.fresh_since, new.fresh_since)
                     self._pending[ident] = old
                 await asyncio.sleep(1.0)
                 self._wake.set()
@@ -177,6 +186,16 @@ class PresenceWriter:
             for hook in self.on_disconnect:
                 if gone:
                     await hook(services, session, gone)
+            # The one domain a fresh page matters to, called directly (app.py wires the
+            # presence hooks from the dispatchers it lists; devices has none).
+            from cloudwindow.devices.actions import do_fail_commands_of_fresh_pages
+
+            fresh = {
+                c.principal.id: c.fresh_since
+                for c in batch.values()
+                if c.principal.kind == "device" and c.fresh_since is not None
+            }
+            await do_fail_commands_of_fresh_pages(session, out, fresh)
             for principal, online in [(p, True) for p in came] + [(p, False) for p in gone]:
                 out.emit(
                     SUPERVISORS,
@@ -189,3 +208,7 @@ class PresenceWriter:
                     },
                     durable=False,
                 )
+
+
+def _newest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
