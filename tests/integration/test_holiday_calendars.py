@@ -5,7 +5,9 @@ package cannot be overridden (catalog/calendar.py, docs/cases.md §Deadlines).""
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
@@ -27,6 +29,17 @@ def srv(backend: str, tmp_path: Path) -> Iterator[LiveServer]:
 
 def weekdays_between(start: date, end: date) -> int:
     return sum(1 for i in range(1, (end - start).days + 1) if (start + timedelta(i)).weekday() < 5)
+
+
+def sent(desk: Desk, case_id: int, note_id: int, timeout: float = 30) -> dict[str, object]:
+    """The notification once the SMS retry job has sent it (every 5 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        (note,) = [n for n in desk.get(case_id)["notifications"] if n["id"] == note_id]
+        if note["state"] == "sent":
+            return dict(note)
+        assert note["state"] == "queued" and time.monotonic() < deadline, note
+        time.sleep(0.2)
 
 
 def test_entering_next_years_notice_moves_the_due_dates_that_reach_into_it(
@@ -85,11 +98,28 @@ def test_entering_next_years_notice_moves_the_due_dates_that_reach_into_it(
         (event,) = [e for e in now["events"] if e["kind"] == "due_date"]
         assert event["details"] == {"from": guessed.isoformat(), "to": corrected.isoformat()}
         assert f"{year} 年节假日安排录入" in event["reason"]
+        # The citizen is told the new date, on the number the acceptance SMS went to
+        # (masked in the record), by the SMS retry job.
+        (told,) = [n for n in now["notifications"] if n["kind"] == "due_date"]
+        (first,) = [n for n in now["notifications"] if n["kind"] == "accepted"]
+        assert told["text"] == (
+            f"【增城政务】您的办件{case['number']}因节假日安排调整，"
+            f"承诺办结日期变更为{corrected.isoformat()}。"
+        )
+        assert told["phone_masked"] == first["phone_masked"] and "*" in told["phone_masked"]
+        assert sent(desk, case["id"], told["id"])["sent_at"]
+        outbox = (srv.settings.data_dir / "sms" / "outbox.jsonl").read_text(encoding="utf-8")
+        (line,) = [json.loads(x) for x in outbox.splitlines() if f"cw-sms-{told['id']}" in x]
+        assert (line["text"], line["to"]) == (told["text"], told["phone_masked"])
 
-        # Withdrawn again (entered by mistake): back to the Monday-to-Friday count.
+        # Withdrawn again (entered by mistake): back to the Monday-to-Friday count, and
+        # the citizen is told that too.
         with srv.as_user("admin") as admin:
             assert admin.delete(f"/api/holiday-calendars/{year}").status_code == 204
-        assert desk.get(case["id"])["due_date"] == guessed.isoformat()
+        back = desk.get(case["id"])
+        assert back["due_date"] == guessed.isoformat()
+        texts = [n["text"] for n in back["notifications"] if n["kind"] == "due_date"]
+        assert len(texts) == 2 and texts[-1].endswith(f"变更为{guessed.isoformat()}。")
     finally:
         desk.close()
 

@@ -174,8 +174,17 @@ def rejected_text(settings: Settings, case: Case, item_name: str, reason: str) -
     return f"{_sign(settings)}您的办件{case.number}（{item_name}）未予许可，原因：{reason}。"
 
 
-def queue_sms(session: AsyncSession, case: Case, kind: str, text: str) -> Notification:
-    """Write the message for sending after the commit (see ``send_queued``)."""
+def due_date_text(settings: Settings, case: Case) -> str:
+    due = case.due_date.isoformat() if case.due_date else ""
+    return f"{_sign(settings)}您的办件{case.number}因节假日安排调整，承诺办结日期变更为{due}。"
+
+
+def queue_sms(
+    session: AsyncSession, case: Case, kind: str, text: str, *, by_job: bool = False
+) -> Notification:
+    """Write the message for sending after the commit (see ``send_queued``). ``by_job``:
+    no request sends it; the retry job takes it at its next tick (a change that tells
+    many citizens at once, which one request should not wait for)."""
     now = utcnow()
     note = Notification(
         case_id=case.id,
@@ -185,7 +194,8 @@ def queue_sms(session: AsyncSession, case: Case, kind: str, text: str) -> Notifi
         text=text,
         state="queued",
         created_at=now,
-        next_attempt_at=now + ORPHAN_AFTER,  # the retry job's, if this request dies
+        # The retry job's if this request dies, or at once if it is the job's to send.
+        next_attempt_at=now if by_job else now + ORPHAN_AFTER,
     )
     session.add(note)
     return note

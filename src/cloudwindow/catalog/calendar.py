@@ -8,7 +8,8 @@ An administrator enters the notice here: the days off and the make-up working da
 - ``PUT /api/holiday-calendars/{year}`` stores the year (checked whole: every date in
   that year, make-up days on weekends, no day in both lists), hands it to the deadline
   module on this node at once, and corrects the due dates of running cases whose
-  working-day count reached into that year (each correction is in the case history).
+  working-day count reached into that year (each correction is in the case history,
+  and the citizen gets an SMS with the new date, sent by the SMS retry job).
 - Every node reloads the entered years at start and every ``CalendarSync.EVERY``
   seconds, so the others follow within a minute.
 - A year the package knows is refused: its tables are the published notice.
@@ -26,11 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.audit.actions import record
-from cloudwindow.cases import deadlines
+from cloudwindow.cases import deadlines, notify
 from cloudwindow.cases.actions import add_event
 from cloudwindow.cases.models import Case
 from cloudwindow.cases.states import CASE_RUNNING
 from cloudwindow.catalog.models import HolidayCalendar
+from cloudwindow.config import Settings
 from cloudwindow.db import utcnow
 from cloudwindow.errors import NotFound, RuleViolation
 from cloudwindow.jobs import PeriodicJob
@@ -136,10 +138,12 @@ async def load_entered(services: Services) -> None:
 
 
 async def _correct_due_dates(
-    session: AsyncSession, actor: Principal, year: int, reason: str
+    session: AsyncSession, settings: Settings, actor: Principal, year: int, reason: str
 ) -> int:
     """Running cases whose count reached into ``year`` get the due date the calendar now
-    gives (accepted before the year ended, due on or after its first day)."""
+    gives (accepted before the year ended, due on or after its first day), and their
+    applicant an SMS with it. The messages are queued in this transaction and sent by
+    the retry job, not by this request: a notice may move hundreds of cases."""
     cases = await session.scalars(
         select(Case)
         .where(
@@ -164,6 +168,11 @@ async def _correct_due_dates(
             )  # fmt: skip
             case.due_date = due
             moved += 1
+            if case.phone_cipher:
+                notify.queue_sms(session, case, "due_date", notify.due_date_text(settings, case),
+                                 by_job=True)  # fmt: skip
+                add_event(session, case, "notified", actor, "due_date",
+                          {"channel": "sms", "phone": case.phone_masked})  # fmt: skip
     return moved
 
 
@@ -212,7 +221,7 @@ async def _put_year(
         others = [_entered(r) for r in await session.scalars(select(HolidayCalendar))]
         deadlines.set_entered_years(others)
         reason = f"{year} 年节假日安排录入" + (f"（{body.notice}）" if body.notice else "")
-        corrected = await _correct_due_dates(session, actor, year, reason)
+        corrected = await _correct_due_dates(session, services.settings, actor, year, reason)
         record(session, actor, "holiday_calendar.put", "holiday_calendar", str(year),
                {"holidays": len(holidays), "workdays": len(workdays), "notice": body.notice,
                 "corrected_cases": corrected})  # fmt: skip
@@ -237,7 +246,9 @@ async def _delete_year(services: Services, actor: Principal, year: int) -> None:
         deadlines.set_entered_years(
             _entered(r) for r in await session.scalars(select(HolidayCalendar))
         )
-        corrected = await _correct_due_dates(session, actor, year, f"{year} 年节假日安排删除")
+        corrected = await _correct_due_dates(
+            session, services.settings, actor, year, f"{year} 年节假日安排删除"
+        )
         record(session, actor, "holiday_calendar.delete", "holiday_calendar", str(year),
                {"corrected_cases": corrected})  # fmt: skip
 
