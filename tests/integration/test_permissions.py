@@ -26,6 +26,7 @@ from integration.documents_support import sealed_receipt
 from integration.identity_support import identity_session
 from integration.licences_support import consented_case_id
 from integration.recording_support import served_ticket, start, webm
+from integration.signature_support import attached_case, signed_case
 from integration.wsclient import WsClient
 
 from cloudwindow.accounts.permissions import (
@@ -332,6 +333,16 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         None,
     ),
     ("post", "/api/approvals/{case_id}/decision"): lambda lv: _approve(lv),
+    # 申请人签名 (cases/signature.py): a draft of agent01 with a signature of its session
+    ("post", "/api/desk/cases/{case_id}/signature"): lambda lv: _attach_signature(lv),
+    ("get", "/api/desk/tickets/{ticket_id}/cases"): lambda lv: (
+        f"/api/desk/tickets/{_kiosk_desk(lv)}/cases",
+        None,
+    ),
+    ("get", "/api/cases/{case_id}/signature"): lambda lv: (
+        f"/api/cases/{attached_case(lv)}/signature",
+        None,
+    ),
     ("get", "/api/cases"): lambda lv: ("/api/cases", None),
     ("get", "/api/cases/metrics"): lambda lv: ("/api/cases/metrics", None),
     ("get", "/api/cases/{case_id}"): lambda lv: (f"/api/cases/{_case(lv)}", None),
@@ -667,6 +678,11 @@ def _attach(live: LiveServer) -> tuple[str, Any]:
         return f"/api/desk/cases/{case['id']}/attach", {"ticket_id": _kiosk_desk(live)}
     finally:
         desk.close()
+
+
+def _attach_signature(live: LiveServer) -> tuple[str, Any]:
+    case_id, command_id = signed_case(live)
+    return f"/api/desk/cases/{case_id}/signature", {"command_id": command_id}
 
 
 def _callback(live: LiveServer, claim: bool = False) -> int:

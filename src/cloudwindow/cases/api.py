@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from cloudwindow.accounts.deps import bearer, client_ip, require
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
-from cloudwindow.cases import actions, approvals, lookup, queries
+from cloudwindow.cases import actions, approvals, lookup, queries, signature
 from cloudwindow.cases.schemas import (
     ApprovalDecision,
     CaseAttach,
@@ -28,6 +29,7 @@ from cloudwindow.cases.schemas import (
     LookupRequest,
     LookupView,
 )
+from cloudwindow.cases.signature import SessionCases, SignatureAttach, SignatureView
 from cloudwindow.cases.states import CaseState
 from cloudwindow.pagination import IdPath, PageParams, page_params
 from cloudwindow.services import Services, get_services
@@ -40,6 +42,10 @@ Reader = Annotated[Principal, Depends(require(Permission.CASE_READ))]
 Kiosk = Annotated[Principal, Depends(require(Permission.DEVICE))]
 Paging = Annotated[PageParams, Depends(page_params)]
 NumberQ = Annotated[str | None, Query(max_length=24, description="Case number prefix")]
+_PNG: dict[int | str, dict[str, object]] = {
+    200: {"content": {"image/png": {}}, "description": "The signature (PNG)"},
+    404: {"description": "No such case, or no signature"},
+}
 
 
 # Agent ---------------------------------------------------------------------------------------
@@ -116,6 +122,30 @@ async def desk_case_attach(
     return await actions.do_attach(services, who, case_id, body)
 
 
+@router.post(
+    "/desk/cases/{case_id}/signature",
+    response_model=SignatureView,
+    operation_id="desk_case_signature_attach",
+)
+async def desk_case_signature_attach(
+    services: Svc, who: Worker, case_id: IdPath, body: SignatureAttach
+) -> SignatureView:
+    """附到办件: the citizen's signature (a succeeded ``signature_pad.capture`` of this
+    session) becomes the case's applicant signature, replacing an earlier one; draft or
+    returned cases only."""
+    return await signature.do_attach_signature(services, who, case_id, body)
+
+
+@router.get(
+    "/desk/tickets/{ticket_id}/cases",
+    response_model=SessionCases,
+    operation_id="desk_session_cases",
+)
+async def desk_session_cases(services: Svc, who: Worker, ticket_id: IdPath) -> SessionCases:
+    """The cases of a session I serve (number, state, signature attached), newest first."""
+    return await signature.list_session_cases(services, who, ticket_id)
+
+
 # Kiosk ---------------------------------------------------------------------------------------
 @router.get("/kiosk/cases", response_model=KioskCases, operation_id="kiosk_cases")
 async def kiosk_cases(services: Svc, who: Kiosk) -> KioskCases:
@@ -188,6 +218,22 @@ async def case_metrics(services: Svc, _: Reader) -> CaseMetrics:
 async def case_detail(services: Svc, who: Reader, case_id: IdPath) -> CaseView:
     """One case, masked, with its history, approvals, notifications and recordings."""
     return await actions.get_case_for_reader(services, who, case_id)
+
+
+@router.get(
+    "/cases/{case_id}/signature",
+    response_class=Response,
+    responses=_PNG,
+    operation_id="case_signature",
+)
+async def case_signature(services: Svc, who: Reader, case_id: IdPath) -> Response:
+    """The applicant's signature (PNG) for supervision and audit; every read is audited."""
+    png, _ = await signature.get_signature_for_reader(services, who, case_id)
+    return Response(
+        png,
+        media_type="image/png",
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 # Approval chains -----------------------------------------------------------------------------

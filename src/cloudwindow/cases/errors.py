@@ -151,3 +151,66 @@ class LookupRateLimited(CloudWindowError):
     def __init__(self, seconds: int) -> None:
         super().__init__({"retry_after_seconds": seconds}, seconds=seconds)
         self.headers = {"Retry-After": str(seconds)}
+
+
+# 申请人签名 (cases/signature.py) -------------------------------------------------------------
+class SignatureCommandNotFound(CloudWindowError):
+    """Also for another agent's command: nothing is revealed."""
+
+    error_id = "case-signature-command-not-found"
+    status_code = 404
+    message_zh = "找不到该外设指令"
+    message_en = "No such device command"
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__({"command_id": command_id})
+
+
+class SignatureCommandUnusable(CloudWindowError):
+    error_id = "case-signature-command-unusable"
+    status_code = 409
+    message_zh = "只能附加已完成的签名板签名"
+    message_en = "Only a finished signature from the signature pad can be attached"
+
+    def __init__(self, command_id: str, device: str, state: str) -> None:
+        super().__init__({"command_id": command_id, "device": device, "state": state})
+
+
+class SignatureFromAnotherSession(CloudWindowError):
+    error_id = "case-signature-other-session"
+    status_code = 409
+    message_zh = "该签名不是在本办件的会话中采集的，不能附到本办件"
+    message_en = "This signature was not captured in the case's session"
+
+    def __init__(self, command_id: str, case_id: int) -> None:
+        super().__init__({"command_id": command_id, "case_id": case_id})
+
+
+class SignatureNotAllowed(CloudWindowError):
+    error_id = "case-signature-not-allowed"
+    status_code = 409
+    message_zh = "办件当前状态（{state}）不能附加签名：只有填写中或退回补正的办件可以"
+    message_en = (
+        "A signature cannot be attached in the case's current state ({state}): only a draft"
+        " or a case returned for correction"
+    )
+
+    def __init__(self, state: str) -> None:
+        super().__init__({"state": state}, state=state)
+
+
+class SignatureImageInvalid(CloudWindowError):
+    error_id = "case-signature-image-invalid"
+    status_code = 422
+    message_zh = "签名图片无法识别（不是有效的 PNG 图片），请申请人重新签名"
+    message_en = "The signature image is not a valid PNG; ask the citizen to sign again"
+
+
+class SignatureNotFound(CloudWindowError):
+    error_id = "case-signature-not-found"
+    status_code = 404
+    message_zh = "该办件没有申请人签名"
+    message_en = "This case has no signature of the applicant"
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__({"case_id": case_id})

@@ -1,8 +1,9 @@
 """Tables of cases (办件) and everything around them — docs/cases.md §Tables.
 
-One migration (0007) creates all of them: form versions (B fills), cases, their history,
+One migration (0007) creates most of them: form versions (B fills), cases, their history,
 materials (C fills), approval chains and per-case approval steps, notifications, the
-daily case-number counter and the lookup rate-limit log.
+daily case-number counter and the lookup rate-limit log; 0018 adds the applicant's
+signature.
 """
 
 from __future__ import annotations
@@ -146,6 +147,28 @@ class CaseMaterial(Base):
         """The electronic licence a ``licence`` material came from (kept in ``meta``)."""
         ref = (self.meta or {}).get("licence")
         return ref if isinstance(ref, dict) else None
+
+
+class CaseSignature(Base):
+    """申请人签名: the citizen's signature from the kiosk's signature pad, attached to the
+    case by the agent (cases/signature.py). One per case: attaching again replaces it,
+    and the case's history keeps every attach. The PNG is kept only encrypted
+    (privacy.py, purpose ``signature_purpose(case_id)``), a copy of the device command's
+    result, so the case's record does not depend on how long commands are kept
+    (``command_id`` is therefore a plain reference, not a foreign key)."""
+
+    __tablename__ = "case_signatures"
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id"), primary_key=True, autoincrement=False
+    )
+    command_id: Mapped[str] = mapped_column(String(32))  # device_commands.id
+    image_cipher: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)  # bytes of the PNG
+    sha256: Mapped[str] = mapped_column(String(64))  # of the PNG
+    attached_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    attached_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ApprovalStep(Base):

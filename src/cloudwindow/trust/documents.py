@@ -6,6 +6,7 @@ it needs from those modules is imported inside the functions that use it.
 - ``issue_acceptance_receipt`` / ``issue_decision`` run inside the caller's transaction
   (the case's acceptance or its final decision): render, seal, store the file, add the
   ``sealed_documents`` row. Idempotent: a case has at most one live document per kind.
+  The receipt shows the applicant's signature when one is attached (cases/signature.py).
 - Downloads (agent, approver, citizen by check code) write an audit row in the same
   transaction as the read: no audit, no file.
 - Verification (public, rate-limited like the case lookup): by id + check code, or by
@@ -116,6 +117,11 @@ async def _issue(
         verify_url,
     )
     content = rules.receipt_content(issue) if kind == RECEIPT else rules.decision_content(issue)
+    if kind == RECEIPT:
+        from cloudwindow.cases.signature import signature_png_of  # (cases imports this module)
+
+        # 申请人签名, if the agent attached the one the citizen gave on the kiosk.
+        content.signature_png = await signature_png_of(session, settings, case.id)
     dept = facts.department
     # Key generation, layout and hashing are CPU work: off the event loop.
     seal = await asyncio.to_thread(seal_for, settings, dept.code, dept.name)

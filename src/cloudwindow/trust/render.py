@@ -1,6 +1,7 @@
 """PDF rendering of result documents (受理回执, 办结通知书, 不予许可决定书) with ReportLab:
 an embedded CJK TrueType font, the layout of a Chinese government document, a red
-round seal drawn as vector graphics and a QR code to the public verification page.
+round seal drawn as vector graphics and a QR code to the public verification page; the
+applicant's signature image (申请人签名) on the receipt when the case has one.
 
 Pure: data in, bytes out, no database (docs/trust.md §Documents). The seal drawn here
 is only the visible mark; what makes the document genuine is the PAdES signature that
@@ -21,6 +22,7 @@ from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -56,6 +58,9 @@ class DocumentContent:
     document_id: str
     check_code: str
     notes: list[str] = field(default_factory=list)
+    # PNG of the applicant's signature (checked when attached: cases/signature.py)
+    signature_png: bytes | None = None
+    signature_label: str = "申请人签名"
 
 
 @lru_cache(maxsize=1)
@@ -187,6 +192,38 @@ def draw_qr(c: Canvas, x: float, y: float, size: float, value: str) -> None:
     renderPDF.draw(drawing, c, x, y)
 
 
+SIGNATURE_ROW_H: float = 24 * mm
+
+
+def draw_signature_row(
+    c: Canvas, content: DocumentContent, left: float, y: float, label_w: float, width: float
+) -> float:
+    """One more row of the facts table: the label, and the signature image fitted into
+    the value cell (aspect kept, transparency kept). Returns the new ``y``."""
+    assert content.signature_png is not None
+    h = SIGNATURE_ROW_H
+    c.setFillColorRGB(0.95, 0.95, 0.95)
+    c.rect(left, y - h, label_w, h, stroke=1, fill=1)
+    c.rect(left + label_w, y - h, width - label_w, h, stroke=1, fill=0)
+    c.setFillColorRGB(0, 0, 0)
+    c.setFont(FONT, 11.5)
+    c.drawCentredString(left + label_w / 2, y - h / 2 - 4, content.signature_label)
+    image = ImageReader(io.BytesIO(content.signature_png))
+    iw, ih = image.getSize()
+    box_w, box_h = min(width - label_w - 6 * mm, 80 * mm), h - 4 * mm
+    scale = min(box_w / iw, box_h / ih)
+    w, ih_scaled = iw * scale, ih * scale
+    c.drawImage(
+        image,
+        left + label_w + 3 * mm,
+        y - h + (h - ih_scaled) / 2,
+        width=w,
+        height=ih_scaled,
+        mask="auto",
+    )
+    return y - h
+
+
 def render_document(content: DocumentContent) -> bytes:
     """One A4 page: title, document number, red rule, addressee and body, a table of
     the case's facts, notes, department and date with the seal over them, and the
@@ -245,6 +282,8 @@ def render_document(content: DocumentContent) -> bytes:
         for i, line in enumerate(lines):
             c.drawString(left + label_w + 3 * mm, y - (6 + 6.2 * i) * mm, line)
         y -= h
+    if content.signature_png:
+        y = draw_signature_row(c, content, left, y, label_w, width)
 
     if content.notes:
         y -= 6 * mm
