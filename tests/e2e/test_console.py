@@ -1,15 +1,17 @@
-"""The console in a real browser: Chinese login page, admin catalogue, pinyin search."""
+"""The console in a real browser: Chinese login page, admin catalogue, pinyin search, a skill
+group's service hours and closed days."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, timedelta
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from cloudwindow.cases.deadlines import KNOWN_YEARS
 from cloudwindow.sample.load import DEMO_PASSWORD
-from conftest import LiveServer, shot
+from conftest import LiveServer, shot, unique
 
 
 def login(page: Page, live: LiveServer, username: str, password: str = DEMO_PASSWORD) -> None:
@@ -98,3 +100,56 @@ def test_admin_enters_next_years_holiday_notice(page: Page, live: LiveServer) ->
     page.get_by_role("button", name="删除").click()
     page.locator(".el-message-box").get_by_role("button", name=re.compile("确定|OK")).click()
     expect(page.get_by_text("尚未录入任何年份")).to_be_visible()
+
+
+def _pick_time(page: Page, field: str, value: str) -> None:
+    page.get_by_test_id(field).click()
+    option = page.locator(".el-select-dropdown__item:visible", has_text=re.compile(f"^{value}$"))
+    option.click()
+    expect(option).to_be_hidden()
+
+
+def test_admin_sets_a_skill_groups_hours_and_closed_day(
+    page: Page, live: LiveServer, admin: httpx.Client
+) -> None:
+    code = unique("e2e-hours-").lower()
+    made = admin.post("/api/skill-groups", json={"code": code, "name": f"时段测试{code[-4:]}"})
+    assert made.status_code == 201, made.text
+    try:
+        login(page, live, "admin")
+        expect(page.get_by_test_id("catalog-table")).to_be_visible()
+        page.goto(f"{live.url}/console/#/skill-groups")
+        # the 20th of the month the picker opens on (the browser's today)
+        year, month = page.evaluate("() => [new Date().getFullYear(), new Date().getMonth() + 1]")
+        closed = date(year, month, 20).isoformat()
+        page.get_by_placeholder("按名称或编码搜索").fill(code)
+        expect(page.get_by_test_id(f"sg-hours-{code}")).to_have_text("不限时段")
+        page.locator(".el-table__row", has_text=code).get_by_role("button", name="编辑").click()
+        page.get_by_test_id("hours-mode-custom").click()  # starts from 09:00–12:00, 13:30–17:00
+        _pick_time(page, "hours-end-0", "08:30")
+        page.get_by_test_id("dialog-save").click()
+        expect(page.get_by_text("第 1 个时段的结束时间应晚于开始时间")).to_be_visible()
+        assert admin.get(f"/api/skill-groups/{code}").json()["business_hours"] is None
+        _pick_time(page, "hours-start-0", "08:30")
+        _pick_time(page, "hours-end-0", "12:00")
+        _pick_time(page, "hours-start-1", "14:00")
+        _pick_time(page, "hours-end-1", "17:30")
+        expect(page.get_by_text("第 1 个时段的结束时间应晚于开始时间")).to_be_hidden()
+        page.get_by_test_id("closed-days").click()
+        panel = page.locator(".el-picker-panel:visible")
+        panel.locator(
+            "td.available:not(.prev-month):not(.next-month)", has_text=re.compile(r"^\s*20\s*$")
+        ).click()
+        panel.get_by_role("button", name=re.compile("确定|OK")).click()
+        expect(panel).to_be_hidden()
+        shot(page, "console-skill-group-hours")
+        page.get_by_test_id("dialog-save").click()
+        expect(page.get_by_test_id(f"sg-hours-{code}")).to_have_text("08:30–12:00, 14:00–17:30")
+        expect(page.get_by_test_id(f"sg-days-{code}")).to_have_text("暂停 1 天")
+        shot(page, "console-skill-groups")
+        group = admin.get(f"/api/skill-groups/{code}").json()
+        assert group["business_hours"] == [["08:30", "12:00"], ["14:00", "17:30"]]
+        assert group["closed_days"] == [closed]
+        assert group["open_days"] is None
+    finally:
+        admin.post(f"/api/skill-groups/{code}/deactivate")
