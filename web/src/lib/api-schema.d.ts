@@ -1459,6 +1459,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/desk/cases/{case_id}/signature": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Desk Case Signature Attach
+         * @description 附到办件: the citizen's signature (a succeeded ``signature_pad.capture`` of this
+         *     session) becomes the case's applicant signature, replacing an earlier one; draft or
+         *     returned cases only.
+         */
+        post: operations["desk_case_signature_attach"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/desk/tickets/{ticket_id}/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Desk Session Cases
+         * @description The cases of a session I serve (number, state, signature attached), newest first.
+         */
+        get: operations["desk_session_cases"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/kiosk/cases": {
         parameters: {
             query?: never;
@@ -1591,6 +1633,26 @@ export interface paths {
          * @description One case, masked, with its history, approvals, notifications and recordings.
          */
         get: operations["case"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cases/{case_id}/signature": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Case Signature
+         * @description The applicant's signature (PNG) for supervision and audit; every read is audited.
+         */
+        get: operations["case_signature"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5248,6 +5310,30 @@ export interface components {
             /** Cloud Enabled */
             cloud_enabled?: boolean | null;
         };
+        /** SessionCase */
+        SessionCase: {
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** State */
+            state: string;
+            /** State Label */
+            state_label: {
+                [key: string]: string;
+            };
+            /** Can Attach Signature */
+            can_attach_signature: boolean;
+            signature: components["schemas"]["SignatureView"] | null;
+        };
+        /**
+         * SessionCases
+         * @description The cases of a session the agent serves, newest first (no personal data).
+         */
+        SessionCases: {
+            /** Cases */
+            cases: components["schemas"]["SessionCase"][];
+        };
         /**
          * SessionDevices
          * @description The devices of the kiosk in my session, and this session's commands (newest first).
@@ -5278,6 +5364,14 @@ export interface components {
             /** Alert */
             alert: string[] | null;
         };
+        /**
+         * SignatureAttach
+         * @description A succeeded ``signature_pad.capture`` of mine, from the case's session.
+         */
+        SignatureAttach: {
+            /** Command Id */
+            command_id: string;
+        };
         /** SignatureReport */
         SignatureReport: {
             /** Signed */
@@ -5294,6 +5388,32 @@ export interface components {
             signer: string;
             /** Signing Time */
             signing_time: string | null;
+        };
+        /**
+         * SignatureView
+         * @description The case's signature, without the image (``GET …/signature`` gives the PNG).
+         */
+        SignatureView: {
+            /** Case Id */
+            case_id: number;
+            /** Command Id */
+            command_id: string;
+            /** Width */
+            width: number;
+            /** Height */
+            height: number;
+            /** Size */
+            size: number;
+            /** Sha256 */
+            sha256: string;
+            attached_by: components["schemas"]["UserRef"] | null;
+            /**
+             * Attached At
+             * Format: date-time
+             */
+            attached_at: string;
+            /** Replaced Command Id */
+            replaced_command_id?: string | null;
         };
         /**
          * SiteBudget
@@ -10419,6 +10539,100 @@ export interface operations {
             };
         };
     };
+    desk_case_signature_attach: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignatureAttach"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignatureView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    desk_session_cases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionCases"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     kiosk_cases: {
         parameters: {
             query?: never;
@@ -10728,6 +10942,58 @@ export interface operations {
             };
             /** @description Not permitted */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    case_signature: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signature (PNG) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such case, or no signature */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

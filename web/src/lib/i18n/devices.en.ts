@@ -22,6 +22,10 @@ const devicesEn = {
     signed: 'Signed ({strokes} strokes)',
     printed: 'Printed {pages} page(s)',
     slipPrinted: 'Slip printed',
+    attachToCase: 'Attach to the case',
+    reattachToCase: 'Replace the signature on the case',
+    attachedTo: 'Signature attached to case {number}',
+    attachedToCase: 'The signature was attached to case {number}',
     device: {
       bridge: 'Device bridge',
       id_reader: 'ID card reader',

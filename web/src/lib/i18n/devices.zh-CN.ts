@@ -23,6 +23,10 @@ const devicesZhCN = {
     signed: '已签名（{strokes} 笔）',
     printed: '已打印 {pages} 页',
     slipPrinted: '凭条已打印',
+    attachToCase: '附到办件',
+    reattachToCase: '替换办件中的签名',
+    attachedTo: '签名已附到办件 {number}',
+    attachedToCase: '签名已附到办件 {number}',
     device: {
       bridge: '外设服务',
       id_reader: '身份证阅读器',
