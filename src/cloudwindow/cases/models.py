@@ -158,9 +158,9 @@ class CaseSignature(Base):
     (``command_id`` is therefore a plain reference, not a foreign key)."""
 
     __tablename__ = "case_signatures"
-    case_id: Mapped[int] = mapped_column(
-        ForeignKey("cases.id"), primary_key=True, autoincrement=False
-    )
+    # ``id`` of its own (not the case's): the key rotation walks tables by ``id``.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
     command_id: Mapped[str] = mapped_column(String(32))  # device_commands.id
     image_cipher: Mapped[str] = mapped_column(Text)
     width: Mapped[int] = mapped_column(Integer)

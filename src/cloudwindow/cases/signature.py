@@ -128,6 +128,10 @@ def open_image(settings: Settings, row: CaseSignature) -> bytes:
     return base64.b64decode(token)
 
 
+async def _of_case(session: AsyncSession, case_id: int) -> CaseSignature | None:
+    return await session.scalar(select(CaseSignature).where(CaseSignature.case_id == case_id))
+
+
 async def _view(
     session: AsyncSession, row: CaseSignature, replaced: str | None = None
 ) -> SignatureView:
@@ -180,7 +184,7 @@ async def do_attach_signature(
         keys = keyring_for(services.settings)
         cipher = keys.encrypt(base64.b64encode(png).decode(), signature_purpose(case.id))
         now = utcnow()
-        row = await session.get(CaseSignature, case.id)
+        row = await _of_case(session, case.id)
         replaced = row.command_id if row is not None else None
         if row is None:
             row = CaseSignature(case_id=case.id)
@@ -209,7 +213,7 @@ async def get_signature_for_reader(
         case = await session.get(Case, case_id)
         if case is None:
             raise CaseNotFound({"case_id": case_id})
-        row = await session.get(CaseSignature, case.id)
+        row = await _of_case(session, case.id)
         if row is None:
             raise SignatureNotFound(case.id)
         png = open_image(services.settings, row)
@@ -253,5 +257,5 @@ async def list_session_cases(services: Services, who: Principal, ticket_id: int)
 async def signature_png_of(session: AsyncSession, settings: Settings, case_id: int) -> bytes | None:
     """The case's signature for a document rendered in the caller's transaction (the
     acceptance receipt); None without one."""
-    row = await session.get(CaseSignature, case_id)
+    row = await _of_case(session, case_id)
     return open_image(settings, row) if row is not None else None

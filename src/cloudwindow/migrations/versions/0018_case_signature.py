@@ -27,7 +27,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "case_signatures",
-        sa.Column("case_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("command_id", sa.String(length=32), nullable=False),
         sa.Column("image_cipher", sa.Text(), nullable=False),
         sa.Column("width", sa.Integer(), nullable=False),
@@ -42,7 +43,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["attached_by"], ["users.id"], name=op.f("fk_case_signatures_attached_by_users")
         ),
-        sa.PrimaryKeyConstraint("case_id", name=op.f("pk_case_signatures")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_signatures")),
+        sa.UniqueConstraint("case_id", name=op.f("uq_case_signatures_case_id")),
     )
 
 
