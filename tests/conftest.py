@@ -251,6 +251,16 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def on_one_backend(name: str) -> pytest.MarkDecorator:
+    """``pytestmark = on_one_backend(...)``: the module runs on one database only, for tests
+    whose subject is the same code on both (the permission table, console pages); the
+    integration modules cover each database. ``"postgres"`` falls back to SQLite where
+    PostgreSQL is not configured, so the module still runs on a developer's machine."""
+    if name == "postgres" and not POSTGRES_URL:
+        name = "sqlite"
+    return pytest.mark.parametrize("backend", [name], indirect=True)
+
+
 @pytest.fixture(scope="session")
 def live(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server per backend with the sample district loaded, shared by the session.

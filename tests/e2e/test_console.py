@@ -11,7 +11,10 @@ from playwright.sync_api import Page, expect
 
 from cloudwindow.cases.deadlines import KNOWN_YEARS
 from cloudwindow.sample.load import DEMO_PASSWORD
-from conftest import LiveServer, shot, unique
+from conftest import LiveServer, on_one_backend, shot, unique
+
+# The console's pages are the same code on both databases: SQLite, as in `make demo`.
+pytestmark = on_one_backend("sqlite")
 
 
 def login(page: Page, live: LiveServer, username: str, password: str = DEMO_PASSWORD) -> None:

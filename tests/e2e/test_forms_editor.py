@@ -9,7 +9,11 @@ import re
 from e2e.test_console import login
 from playwright.sync_api import Page, expect
 
-from conftest import LiveServer, shot, unique
+from conftest import LiveServer, on_one_backend, shot, unique
+
+# The form editor is the same code on both databases (test_forms_api runs on each):
+# SQLite, as in `make demo`.
+pytestmark = on_one_backend("sqlite")
 
 
 def _new_item(live: LiveServer) -> tuple[str, str]:

@@ -11,7 +11,11 @@ from integration.cases_support import Desk
 from integration.documents_support import DEPARTMENT, agent_pdf, flip_inside_content, issue
 from playwright.sync_api import Page, expect
 
-from conftest import LiveServer, shot
+from conftest import LiveServer, on_one_backend, shot
+
+# The verification page is the same code on both databases (the integration tests of
+# sealed documents run on each): SQLite, as in `make demo`.
+pytestmark = on_one_backend("sqlite")
 
 
 def test_qr_page_confirms_a_genuine_document_and_rejects_a_changed_one(

@@ -36,7 +36,11 @@ from cloudwindow.accounts.permissions import (
     Role,
 )
 from cloudwindow.sample.people import person
-from conftest import LiveServer, unique
+from conftest import LiveServer, on_one_backend, unique
+
+# Authorisation is the same code on both databases, and the operations themselves are
+# tested on each in their own modules: PostgreSQL (as deployed) where it is configured.
+pytestmark = on_one_backend("postgres")
 
 USER_OF_ROLE = {
     Role.ADMINISTRATOR: "admin",
