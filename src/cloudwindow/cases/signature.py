@@ -1,5 +1,4 @@
-"""申请人签名: the citizen's signature from the kiosk's signature pad, on the case —
-docs/cases.md §Signature.
+"""申请人签名: the citizen's signature from the kiosk's signature pad, on the case.
 
 The agent asks the kiosk for a signature (device relay, ``signature_pad.capture``); the
 PNG comes back encrypted in the command's result. Attaching it copies the image onto the
@@ -10,6 +9,11 @@ the working agent, with a succeeded signature of the agent's own from the case's
 Attaching again replaces the image; the history (``case_events`` kind ``signature``) and
 the audit log keep every attach. Every read of the image is audited. The acceptance
 receipt shows it (trust/documents.py).
+
+Key rotation: ``case_signatures.image_cipher`` belongs in ``privacy_rotation.registry()``
+as ``SealedColumn(CaseSignature, "image_cipher", lambda row, _: signature_purpose(row.case_id))``
+(not there yet: until it is, drop no previous data key while signatures sealed with it
+exist).
 """
 
 from __future__ import annotations

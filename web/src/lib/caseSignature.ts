@@ -1,5 +1,5 @@
 /**
- * 申请人签名 (docs/cases.md §Signature): the agent attaches the signature the citizen gave
+ * 申请人签名 (src/cloudwindow/cases/signature.py): the agent attaches the signature the citizen gave
  * on the kiosk's pad to the case open in the session; supervisors view it (each view is
  * audited, so the image is fetched only when asked for).
  *
