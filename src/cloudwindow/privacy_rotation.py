@@ -74,9 +74,10 @@ class SealedFile:
 def registry() -> list[SealedColumn | SealedFile]:
     """Everything encrypted with the data key (imported here, so a rename fails loudly)."""
     import cloudwindow.queueing.actions  # noqa: F401 (the queue modules' import order)
-    from cloudwindow.cases.models import Case
+    from cloudwindow.cases.models import Case, CaseSignature
     from cloudwindow.cases.notify import PHONE_PURPOSE
     from cloudwindow.cases.queries import PHONE_INDEX, pii_purpose
+    from cloudwindow.cases.signature import signature_purpose
     from cloudwindow.devices.actions import RESULT_PURPOSE
     from cloudwindow.devices.models import DeviceCommand
     from cloudwindow.identity.actions import _photo_purpose
@@ -108,6 +109,7 @@ def registry() -> list[SealedColumn | SealedFile]:
         ),
         SealedColumn(Licence, "number_cipher", fixed(NUMBER)),
         SealedColumn(DeviceCommand, "result_cipher", fixed(RESULT_PURPOSE)),
+        SealedColumn(CaseSignature, "image_cipher", lambda row, _: signature_purpose(row.case_id)),
         SealedFile(IdCardRead, "photo_key", _photo_purpose),
         SealedFile(FaceCheck, "live_key", _photo_purpose),
     ]

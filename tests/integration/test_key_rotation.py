@@ -2,9 +2,10 @@
 
 A server running under key K1 takes personal data through its API (appointment and
 callback phones, a case with ID and phone numbers and its sealed receipt, an ID card
-read with its photo where identity is served). It stops; ``cloudwindow privacy
-rotate-key`` runs with K2 as ``CLOUDWINDOW_DATA_KEY`` and K1 as the previous key — first
-a slice (``--limit``), which ``--check`` reports unfinished, then the rest. The server
+read with its photo where identity is served, an applicant's signature). It stops;
+``cloudwindow privacy rotate-key`` runs with K2 as ``CLOUDWINDOW_DATA_KEY`` and K1 as the
+previous key — first a slice (``--limit``), which ``--check`` reports unfinished, then the
+rest. The server
 starts again with K2 alone (K1 removed): the agent reads the case's clear values, the
 citizen's lookup by phone finds it (blind index recomputed), a new acceptance is sealed
 (seal keys re-wrapped), and no ``cw1.`` token under K1 is left in any table or file.
@@ -25,6 +26,7 @@ from typing import Any
 
 import pytest
 from integration.cases_support import Desk
+from integration.signature_support import attached_case
 from integration.test_pii_at_rest import (
     Planted,
     add_unmarked_fields,
@@ -123,6 +125,9 @@ def test_rotation_re_encrypts_everything_and_the_old_key_can_go(setup: Setup) ->
         add_unmarked_fields(before)
         case = file_a_case(before, planted)
         identity = identity_reads(before, planted)
+        signed = attached_case(before)  # the applicant's signature, sealed for its case
+        with before.as_user("supervisor") as sup:
+            signature_before = sup.get(f"/api/cases/{signed}/signature").content
         with before.as_user("agent01") as agent:
             clear_before = agent.get(f"/api/desk/cases/{case['id']}").json()["data"]
         assert tokens_under(k1, before)  # everything is under K1 so far
@@ -165,6 +170,9 @@ def test_rotation_re_encrypts_everything_and_the_old_key_can_go(setup: Setup) ->
         assert tokens_under(k1, after) == []
         with after.as_user("agent01") as agent:
             assert agent.get(f"/api/desk/cases/{case['id']}").json()["data"] == clear_before
+        with after.as_user("supervisor") as sup:
+            r = sup.get(f"/api/cases/{signed}/signature")
+            assert r.status_code == 200 and r.content == signature_before
         with after.client() as anon:
             found = anon.post("/api/case-lookup", json={"number": case["number"], "phone": phone})
             assert found.status_code == 200, found.text

@@ -224,7 +224,8 @@ class Notification(Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # accepted | returned | concluded | rejected
+    # accepted | returned | concluded | rejected | due_date
+    kind: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(12), default="sms")
     phone_masked: Mapped[str] = mapped_column(String(20), default="")
     text: Mapped[str] = mapped_column(Text)

@@ -10,10 +10,8 @@ Attaching again replaces the image; the history (``case_events`` kind ``signatur
 the audit log keep every attach. Every read of the image is audited. The acceptance
 receipt shows it (trust/documents.py).
 
-Key rotation: ``case_signatures.image_cipher`` belongs in ``privacy_rotation.registry()``
-as ``SealedColumn(CaseSignature, "image_cipher", lambda row, _: signature_purpose(row.case_id))``
-(not there yet: until it is, drop no previous data key while signatures sealed with it
-exist).
+Key rotation: ``case_signatures.image_cipher`` is in ``privacy_rotation.registry()``
+(re-sealed for its case under the new key; tests/integration/test_key_rotation.py).
 """
 
 from __future__ import annotations
