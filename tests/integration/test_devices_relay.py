@@ -47,6 +47,19 @@ def sockets(live: LiveServer, desk: Desk) -> tuple[WsClient, WsClient]:
     return WsClient(live.url, desk.kiosk_token), WsClient(live.url, live.login("agent01"))
 
 
+def result_of(agent_ws: WsClient, command_id: str, timeout: float = 10) -> dict[str, Any]:
+    """The agent's ``device.command_result`` for this command. The agent's socket hears
+    every command of that user on the shared server (another test's command timing out
+    meanwhile), so the one awaited is picked by its id."""
+    event = agent_ws.wait(
+        lambda e: (
+            e.get("type") == "device.command_result" and e["data"].get("command_id") == command_id
+        ),
+        timeout=timeout,
+    )
+    return dict(event["data"])
+
+
 def test_id_read_is_relayed_to_the_kiosk_and_its_result_to_the_agent(
     live: LiveServer, desk: Desk
 ) -> None:
@@ -84,7 +97,7 @@ def test_id_read_is_relayed_to_the_kiosk_and_its_result_to_the_agent(
         done = result(desk.kiosk, cmd["command_id"], ok=True,
                       data={"id_card_read_id": read_id, "name_masked": "某某"})  # fmt: skip
         assert done.status_code == 200, done.text
-        heard = agent_ws.wait("device.command_result")["data"]
+        heard = result_of(agent_ws, cmd["command_id"])
         assert heard["command_id"] == cmd["command_id"]
         assert (heard["state"], heard["ok"]) == ("succeeded", True)
         masked = chen.id_number[:4] + "*" * 10 + chen.id_number[-4:]
@@ -112,7 +125,7 @@ def test_a_kiosk_that_disconnects_mid_read_gives_the_agent_a_clear_error(
         cmd = request(desk.agent, "id_reader").json()
         kiosk_ws.wait("device.command_requested")
         kiosk_ws.close()  # the kiosk (or its network) is gone mid-read
-        heard = agent_ws.wait("device.command_result", timeout=15)["data"]
+        heard = result_of(agent_ws, cmd["command_id"], timeout=15)
         assert heard["command_id"] == cmd["command_id"]
         assert (heard["state"], heard["ok"]) == ("failed", False)
         assert heard["error"]["error_id"] == "device-kiosk-disconnected"
@@ -166,13 +179,13 @@ def test_a_kiosk_page_that_reloads_mid_read_ends_the_command_at_once_a_resume_do
         view = desk.agent.get(f"/api/desk/devices/commands/{cmd['command_id']}").json()
         assert view["state"] == "pending", view
         with pytest.raises(TimeoutError):
-            agent_ws.wait("device.command_result", timeout=0.5)
+            result_of(agent_ws, cmd["command_id"], timeout=0.5)
 
         # The page reloads: its new socket says hello without a last event id.
         started = time.monotonic()
         fresh = WsClient(live.url, desk.kiosk_token)
         resumed.close()
-        heard = agent_ws.wait("device.command_result", timeout=15)["data"]
+        heard = result_of(agent_ws, cmd["command_id"], timeout=15)
         assert time.monotonic() - started < 15  # not the read's 45 s
         assert heard["command_id"] == cmd["command_id"]
         assert (heard["state"], heard["ok"], heard["data"]) == ("failed", False, None)
@@ -204,13 +217,13 @@ def test_bridge_errors_and_timeouts_reach_the_agent(live: LiveServer, desk: Desk
         r = result(desk.kiosk, cmd["command_id"], ok=False,
                    error={"code": "bridge-not-connected", "message": "ws closed"})  # fmt: skip
         assert r.status_code == 200, r.text
-        heard = agent_ws.wait("device.command_result")["data"]
+        heard = result_of(agent_ws, cmd["command_id"])
         assert heard["error"]["error_id"] == "device-bridge-not-connected"
         assert heard["error"]["message"]["zh-CN"] == "终端外设服务未连接（请检查外设桥）"
 
         # Nobody answers: the command times out (here after 1 s).
         cmd = request(desk.agent, "id_reader", timeout_seconds=1).json()
-        heard = agent_ws.wait("device.command_result", timeout=10)["data"]
+        heard = result_of(agent_ws, cmd["command_id"], timeout=10)
         assert heard["command_id"] == cmd["command_id"]
         assert (heard["state"], heard["error"]["error_id"]) == ("timed_out", "device-timeout")
         late = result(desk.kiosk, cmd["command_id"], ok=True, data={"id_card_read_id": 3})
@@ -288,7 +301,7 @@ def test_printing_a_sealed_document_on_the_kiosk(live: LiveServer, desk: Desk) -
         r = result(desk.kiosk, cmd["command_id"], ok=True,
                    data={"job_id": "a4-1", "bytes": len(sealed), "pages": 1})  # fmt: skip
         assert r.status_code == 200, r.text
-        heard = agent_ws.wait("device.command_result")["data"]
+        heard = result_of(agent_ws, cmd["command_id"])
         assert heard["ok"] and heard["data"]["bytes"] == len(sealed)
         assert desk.kiosk.get(url).status_code == 409  # the job is over: no more copies
 
@@ -300,7 +313,7 @@ def test_printing_a_sealed_document_on_the_kiosk(live: LiveServer, desk: Desk) -
         assert any(case["number"] in line for line in slip["lines"])
         assert f"/verify/{receipt['id']}" in slip["qr"]
         r = result(desk.kiosk, cmd["command_id"], ok=False, error={"code": "out-of-paper"})
-        heard = agent_ws.wait("device.command_result")["data"]
+        heard = result_of(agent_ws, cmd["command_id"])
         assert heard["error"]["error_id"] == "device-out-of-paper"
         assert heard["error"]["message"]["zh-CN"] == "打印机缺纸"
     finally:
@@ -369,7 +382,7 @@ def test_a_kiosk_whose_session_ended_gets_no_commands_and_its_pending_ones_end(
         cmd = request(desk.agent, "signature_pad", "capture").json()
         kiosk_ws.wait("device.command_requested")
         end_session(live, desk.ticket)  # the session is over; the kiosk serves nobody now
-        heard = agent_ws.wait("device.command_result", timeout=15)["data"]
+        heard = result_of(agent_ws, cmd["command_id"], timeout=15)
         assert heard["command_id"] == cmd["command_id"]
         assert (heard["state"], heard["error"]["error_id"]) == ("failed", "device-session-ended")
         late = result(desk.kiosk, cmd["command_id"], ok=False, error={"code": "cancelled"})

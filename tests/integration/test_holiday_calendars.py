@@ -38,7 +38,7 @@ def sent(desk: Desk, case_id: int, note_id: int, timeout: float = 30) -> dict[st
         (note,) = [n for n in desk.get(case_id)["notifications"] if n["id"] == note_id]
         if note["state"] == "sent":
             return dict(note)
-        assert note["state"] == "queued" and time.monotonic() < deadline, note
+        assert note["state"] in ("queued", "sending") and time.monotonic() < deadline, note
         time.sleep(0.2)
 
 
