@@ -31,6 +31,7 @@ from cloudwindow.config import Settings
 from cloudwindow.db import Database
 from cloudwindow.devices.api import router as devices_router
 from cloudwindow.devices.jobs import command_sweeper
+from cloudwindow.devices.ws import messages as device_messages
 from cloudwindow.errors import RuleViolation, error_body, install_error_handlers
 from cloudwindow.fleet.api import router as fleet_router
 from cloudwindow.identity.api import router as identity_router
@@ -152,7 +153,13 @@ def create_app(
     device_sweeper = command_sweeper(services)
     sms_retrier = notification_retrier(services)
     calendar_sync = CalendarSync(services)
-    dispatchers = [queue_messages, media_messages, telemetry_messages, case_messages]
+    dispatchers = [
+        queue_messages,
+        media_messages,
+        telemetry_messages,
+        case_messages,
+        device_messages,
+    ]
     presence = PresenceWriter(services, dispatchers)
     handshakes = Handshakes(services, settings.ws_handshake_batch)
 

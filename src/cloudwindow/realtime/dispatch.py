@@ -9,18 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudwindow.accounts.permissions import Permission
 from cloudwindow.accounts.principal import Principal
+from cloudwindow.realtime.outbox import Outbox
 from cloudwindow.services import Services
 
 Handler = Callable[[Services, Principal, dict[str, Any]], Awaitable[dict[str, Any] | None]]
 # Presence hooks run inside the presence writer's transaction (realtime/presence.py) with
 # a batch: the principals that came online on this node, or went offline everywhere.
 Hook = Callable[[Services, AsyncSession, list[Principal]], Awaitable[None]]
+# In the same transaction: the principals whose socket came from a freshly loaded page
+# (``hello`` without ``last_event_id``), each with when that socket was registered. Such
+# a page never heard what was sent before it (non-durable events are not replayed).
+FreshPageHook = Callable[[AsyncSession, Outbox, dict[Principal, datetime]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class Dispatcher:
         self.routes: dict[str, Route] = {}
         self.on_connect: list[Hook] = []
         self.on_disconnect: list[Hook] = []
+        self.on_fresh_page: list[FreshPageHook] = []
 
     def handles(
         self, type: str, permission: Permission, reply: str

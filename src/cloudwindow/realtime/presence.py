@@ -8,9 +8,9 @@ hooks (``Dispatcher.on_connect`` / ``on_disconnect``) run inside that transactio
 the whole batch, so a kiosk's ticket stops its abandonment countdown in the same write
 that records the kiosk as present.
 
-A kiosk socket opened from a fresh page (not a resume) also ends, in that transaction,
-the device commands sent to the page before it (``devices.actions``: the new page never
-heard of them, so the agent would otherwise wait for their time limit).
+Sockets opened from a fresh page (not a resume) go to the ``on_fresh_page`` hooks in
+that transaction too: devices/ws.py ends the device commands sent to a kiosk's page
+before it (the new page never heard of them; the agent would wait for their time limit).
 
 Who counts as gone: a principal whose last socket on this node closed and who has no
 fresh presence row on any other node (a kiosk that moved to another node is not gone).
@@ -28,7 +28,7 @@ from sqlalchemy import select
 from cloudwindow.accounts.principal import Principal
 from cloudwindow.db import utcnow
 from cloudwindow.logs import get_logger
-from cloudwindow.realtime.dispatch import Dispatcher, Hook
+from cloudwindow.realtime.dispatch import Dispatcher, FreshPageHook, Hook
 from cloudwindow.realtime.models import Presence
 from cloudwindow.realtime.outbox import unit_of_work
 from cloudwindow.services import Services
@@ -56,6 +56,7 @@ class PresenceWriter:
         self.delay = services.settings.presence_flush_seconds
         self.on_connect: list[Hook] = [h for d in dispatchers for h in d.on_connect]
         self.on_disconnect: list[Hook] = [h for d in dispatchers for h in d.on_disconnect]
+        self.on_fresh_page: list[FreshPageHook] = [h for d in dispatchers for h in d.on_fresh_page]
         self._pending: dict[str, _Change] = {}
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -186,16 +187,10 @@ class PresenceWriter:
             for hook in self.on_disconnect:
                 if gone:
                     await hook(services, session, gone)
-            # The one domain a fresh page matters to, called directly (app.py wires the
-            # presence hooks from the dispatchers it lists; devices has none).
-            from cloudwindow.devices.actions import do_fail_commands_of_fresh_pages
-
-            fresh = {
-                c.principal.id: c.fresh_since
-                for c in batch.values()
-                if c.principal.kind == "device" and c.fresh_since is not None
-            }
-            await do_fail_commands_of_fresh_pages(session, out, fresh)
+            fresh = {c.principal: c.fresh_since for c in batch.values() if c.fresh_since}
+            for fresh_hook in self.on_fresh_page:
+                if fresh:
+                    await fresh_hook(session, out, fresh)
             for principal, online in [(p, True) for p in came] + [(p, False) for p in gone]:
                 out.emit(
                     SUPERVISORS,
